@@ -1,0 +1,410 @@
+/**
+ * Reads and validates every input once, before any network request. All problems are collected and
+ * thrown together as one InputError, so a user fixes a workflow in one round instead of one per run.
+ */
+
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { InputError, type InputProblem } from './errors.js';
+import type { Credentials } from './huawei/sign-apig.js';
+import { mergeServerIds, parseServerIdsFile, parseServerIdsText, show } from './server-ids.js';
+
+export interface Config {
+  region: string;
+  /** Undefined: looked up through IAM later. */
+  projectId: string | undefined;
+  credentials: Credentials;
+  bucket: string;
+  objectPath: string;
+  /** Absolute path of an existing regular file. */
+  file: string | undefined;
+  /** `server-ids` then `server-ids-file`, duplicates dropped, in order. */
+  serverIds: string[];
+  /** The ids dropped as duplicates, each once (the caller warns). */
+  duplicateServerIds: string[];
+  batchSize: number;
+  wait: boolean;
+  waitTimeoutSeconds: number;
+  pollIntervalSeconds: number;
+  strictLayout: boolean;
+  skipUnchanged: boolean;
+  dryRun: boolean;
+  summary: boolean;
+  /** Base URLs, always with the path `/`. */
+  cphEndpoint: URL;
+  obsEndpoint: URL;
+  iamEndpoint: URL;
+}
+
+export interface InputSource {
+  /** Like `core.getInput`: `''` when unset. */
+  getInput(name: string): string;
+  env: Record<string, string | undefined>;
+  /** Called as soon as a secret value is known, before any validation error can be raised. */
+  onSecret?(value: string): void;
+}
+
+/** The defaults written in action.yml, applied here too when an input comes back empty. */
+const DEFAULTS: Record<string, string> = {
+  'batch-size': '100',
+  wait: 'true',
+  'wait-timeout': '1800',
+  'poll-interval': '10',
+  'strict-layout': 'true',
+  'skip-unchanged': 'true',
+  'dry-run': 'false',
+  summary: 'true',
+};
+
+/** Environment variables tried, in order, when an input is empty. */
+const ENV_FALLBACKS: Record<string, string[]> = {
+  region: ['HUAWEI_CLOUD_REGION'],
+  'project-id': ['HUAWEI_CLOUD_PROJECT_ID'],
+  'access-key-id': ['HUAWEI_CLOUD_ACCESS_KEY_ID', 'HUAWEICLOUD_SDK_AK'],
+  'secret-access-key': ['HUAWEI_CLOUD_SECRET_ACCESS_KEY', 'HUAWEICLOUD_SDK_SK'],
+  'security-token': ['HUAWEI_CLOUD_SECURITY_TOKEN', 'HUAWEICLOUD_SDK_SECURITY_TOKEN'],
+};
+
+const REGION_PATTERN = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
+const PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** Printable ASCII without space: anything else in a key would corrupt a header or the signature. */
+const CREDENTIAL_PATTERN = /^[\x21-\x7e]+$/;
+const BOOLEANS: Record<string, boolean> = {
+  true: true,
+  True: true,
+  TRUE: true,
+  false: false,
+  False: false,
+  FALSE: false,
+};
+
+export function readConfig(src: InputSource): Config {
+  const v = new Validation(src);
+  // Credentials first, so that every secret is masked before any message exists.
+  const credentials = v.readCredentials();
+  const region = v.readFromInputOrEnv('region', REGION_PATTERN, "a region id such as 'cn-east-3'");
+  const projectId = v.readFromInputOrEnv(
+    'project-id',
+    PROJECT_ID_PATTERN,
+    '32 lowercase hexadecimal characters',
+  );
+  const bucket = v.readRequired('bucket', bucketNameProblem);
+  const objectPath = v.readRequired('object-path', objectPathProblem);
+  const file = v.resolveFile('file');
+  const serverIds = v.readServerIds();
+  const batchSize = v.parseIntInRange('batch-size', v.input('batch-size'), 1, 100);
+  const wait = v.parseBoolean('wait', v.input('wait'));
+  const waitTimeoutSeconds = v.parseIntInRange('wait-timeout', v.input('wait-timeout'), 1, 21600);
+  const pollIntervalSeconds = v.parseIntInRange('poll-interval', v.input('poll-interval'), 1, 300);
+  const strictLayout = v.parseBoolean('strict-layout', v.input('strict-layout'));
+  const skipUnchanged = v.parseBoolean('skip-unchanged', v.input('skip-unchanged'));
+  const dryRun = v.parseBoolean('dry-run', v.input('dry-run'));
+  const summary = v.parseBoolean('summary', v.input('summary'));
+  const validRegion = region && REGION_PATTERN.test(region) ? region : undefined;
+  const endpoint = (service: 'cph' | 'obs' | 'iam') =>
+    v.parseEndpoint(
+      `${service}-endpoint`,
+      v.input(`${service}-endpoint`),
+      defaultEndpoint(service, validRegion),
+    );
+  const [cphEndpoint, obsEndpoint, iamEndpoint] = [endpoint('cph'), endpoint('obs'), endpoint('iam')];
+
+  if (v.problems.length > 0) throw new InputError(v.problems);
+  // Without problems, region and credentials were found and every endpoint is set (or derived from the region).
+  return {
+    region: region!,
+    projectId,
+    credentials: credentials!,
+    bucket,
+    objectPath,
+    file,
+    serverIds: serverIds.ids,
+    duplicateServerIds: serverIds.duplicates,
+    batchSize,
+    wait,
+    waitTimeoutSeconds,
+    pollIntervalSeconds,
+    strictLayout,
+    skipUnchanged,
+    dryRun,
+    summary,
+    cphEndpoint: cphEndpoint!,
+    obsEndpoint: obsEndpoint!,
+    iamEndpoint: iamEndpoint!,
+  };
+}
+
+/** Why `name` is not a valid OBS bucket name, or undefined when it is. */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `must be 3 to 63 characters long (got ${name.length})`;
+  if (!/^[a-z0-9.-]+$/.test(name)) return "may contain only lowercase letters, digits, '-' and '.'";
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must start and end with a lowercase letter or digit';
+  if (/\.\.|\.-|-\./.test(name)) return "must not contain '..', '.-' or '-.'";
+  if (/^\d+(\.\d+){3}$/.test(name)) return 'must not be shaped like an IP address';
+  return undefined;
+}
+
+/** Why `key` is not a valid object path for the tar, or undefined when it is. */
+export function objectPathProblem(key: string): string | undefined {
+  if (key.startsWith('obs://')) return "must be the object key only, without 'obs://' and the bucket";
+  if (key.length < 1 || key.length > 1024) return `must be 1 to 1024 characters long (got ${key.length})`;
+  const bad = [...key].find((c) => !/[A-Za-z0-9./\-_+#=]/.test(c));
+  if (bad !== undefined) return `may contain only letters, digits and . / - _ + # = (found ${show(bad)})`;
+  if (key.startsWith('/')) return "must not start with '/'";
+  if (key.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+    return "must not contain an empty, '.' or '..' path segment";
+  }
+  if (!key.toLowerCase().endsWith('.tar')) return "must end in '.tar'";
+  return undefined;
+}
+
+function defaultEndpoint(service: 'cph' | 'obs' | 'iam', region: string | undefined): URL | undefined {
+  return region ? new URL(`https://${service}.${region}.myhuaweicloud.com/`) : undefined;
+}
+
+function isLoopback(hostname: string): boolean {
+  // URL has already lower-cased the host and normalised IPv4 (`127.1`) and IPv6 (`[0::1]`) forms.
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+interface Found {
+  value: string;
+  /** The environment variable it came from; undefined when from the input. */
+  env: string | undefined;
+}
+
+/** Reads inputs and collects problems; values returned alongside a problem are never used. */
+class Validation {
+  readonly problems: InputProblem[] = [];
+
+  constructor(private readonly src: InputSource) {}
+
+  report(input: string, message: string): void {
+    this.problems.push({ input, message });
+  }
+
+  input(name: string): string {
+    return this.src.getInput(name).trim() || DEFAULTS[name] || '';
+  }
+
+  /** An explicit input beats the environment; an empty variable counts as unset. */
+  find(name: string): Found | undefined {
+    const value = this.input(name);
+    if (value) return { value, env: undefined };
+    for (const env of ENV_FALLBACKS[name] ?? []) {
+      const fromEnv = this.src.env[env]?.trim();
+      if (fromEnv) return { value: fromEnv, env };
+    }
+    return undefined;
+  }
+
+  readCredentials(): Credentials | undefined {
+    const ak = this.find('access-key-id');
+    const sk = this.find('secret-access-key');
+    const token = this.find('security-token');
+    for (const found of [ak, sk, token]) if (found) this.secret(found.value);
+
+    const checks: [string, Found | undefined][] = [
+      ['access-key-id', ak],
+      ['secret-access-key', sk],
+      ['security-token', token],
+    ];
+    for (const [name, found] of checks) {
+      if (found && !CREDENTIAL_PATTERN.test(found.value)) {
+        this.report(
+          name,
+          `contains white space, control or non-ASCII characters${fromEnv(found)}; ` +
+            'copy the value again without spaces or line breaks (the value is not shown because it is secret)',
+        );
+      }
+    }
+    const [akEnv, skEnv] = [ENV_FALLBACKS['access-key-id']!, ENV_FALLBACKS['secret-access-key']!];
+    if (!ak) {
+      this.report(
+        'access-key-id',
+        `no access key id found (tried the 'access-key-id' input and the environment variables ${akEnv.join(', ')}); ` +
+          `AK/SK signing needs both 'access-key-id' and 'secret-access-key' (or ${skEnv.join(' / ')})`,
+      );
+    }
+    if (!sk) {
+      this.report(
+        'secret-access-key',
+        `no secret access key found (tried the 'secret-access-key' input and the environment variables ${skEnv.join(', ')}); ` +
+          `AK/SK signing needs both 'access-key-id' and 'secret-access-key' (or ${akEnv.join(' / ')})`,
+      );
+    }
+    if (!ak || !sk) return undefined;
+    return token
+      ? { accessKeyId: ak.value, secretAccessKey: sk.value, securityToken: token.value }
+      : { accessKeyId: ak.value, secretAccessKey: sk.value };
+  }
+
+  /** `region` (required) and `project-id` (optional): input, else environment. */
+  readFromInputOrEnv(name: 'region' | 'project-id', pattern: RegExp, expected: string): string | undefined {
+    const found = this.find(name);
+    if (!found) {
+      if (name === 'region') {
+        this.report(
+          name,
+          "is required: set the 'region' input or the HUAWEI_CLOUD_REGION environment variable, e.g. 'cn-east-3'",
+        );
+      }
+      return undefined;
+    }
+    if (!pattern.test(found.value))
+      this.report(name, `must be ${expected}, got ${show(found.value)}${fromEnv(found)}`);
+    return found.value;
+  }
+
+  readRequired(name: 'bucket' | 'object-path', problemOf: (value: string) => string | undefined): string {
+    const value = this.input(name);
+    if (!value) {
+      this.report(
+        name,
+        `is required: set the ${name === 'bucket' ? 'OBS bucket name' : "OBS object key of the tar, e.g. 'releases/app.tar'"}`,
+      );
+      return value;
+    }
+    const problem = problemOf(value);
+    if (problem) this.report(name, `${problem}, got ${show(value)}`);
+    return value;
+  }
+
+  /** Relative paths resolve against GITHUB_WORKSPACE, else the working directory. */
+  resolveFile(name: 'file' | 'server-ids-file'): string | undefined {
+    const raw = this.input(name);
+    if (!raw) return undefined;
+    const workspace = this.src.env['GITHUB_WORKSPACE'];
+    const resolved = path.resolve(workspace || process.cwd(), raw);
+    const where = path.isAbsolute(raw)
+      ? show(resolved, 200)
+      : `${show(resolved, 200)} (relative to ${workspace ? 'GITHUB_WORKSPACE' : 'the working directory'})`;
+    try {
+      const stat = statSync(resolved);
+      if (stat.isDirectory()) return this.fileProblem(name, `${where} is a directory; name a file`);
+      if (!stat.isFile()) return this.fileProblem(name, `${where} is not a regular file`);
+      accessSync(resolved, constants.R_OK);
+      return resolved;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason =
+        code === 'ENOENT' || code === 'ENOTDIR'
+          ? 'does not exist'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'cannot be read (permission denied)'
+            : `cannot be read (${code ?? (error as Error).message})`;
+      return this.fileProblem(name, `${where} ${reason}`);
+    }
+  }
+
+  readServerIds(): { ids: string[]; duplicates: string[] } {
+    const fromText = this.collect(() => parseServerIdsText(this.input('server-ids'), 'server-ids'));
+    const file = this.resolveFile('server-ids-file');
+    let fromFile: string[] = [];
+    if (file) {
+      const name = this.input('server-ids-file');
+      fromFile = this.collect(() => {
+        let content: string;
+        try {
+          content = readFileSync(file, 'utf8');
+        } catch (error) {
+          const message = `${show(file, 200)} cannot be read (${(error as NodeJS.ErrnoException).code ?? error})`;
+          throw new InputError([{ input: 'server-ids-file', message }]);
+        }
+        return parseServerIdsFile(content, name);
+      });
+    }
+    const merged = mergeServerIds(fromText, fromFile);
+    const anyIdProblem = this.problems.some((p) => p.input === 'server-ids' || p.input === 'server-ids-file');
+    if (merged.ids.length === 0 && !anyIdProblem) {
+      this.report(
+        'server-ids',
+        file
+          ? `no server ids: 'server-ids' is empty and ${show(this.input('server-ids-file'))} lists none; give at least one id`
+          : "no server ids: set 'server-ids' or 'server-ids-file' to at least one CPH server id",
+      );
+    }
+    return merged;
+  }
+
+  parseBoolean(name: string, raw: string): boolean {
+    const value = BOOLEANS[raw];
+    if (value === undefined)
+      this.report(name, `must be true or false (also True, TRUE, False, FALSE), got ${show(raw)}`);
+    return value ?? false;
+  }
+
+  /** Digits only after trimming: `10` and ` 10 ` pass, `10.0`, `+10` and `1e1` do not. */
+  parseIntInRange(name: string, raw: string, min: number, max: number): number {
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(value >= min && value <= max)) {
+      this.report(name, `must be a whole number from ${min} to ${max}, got ${show(raw)}`);
+    }
+    return value;
+  }
+
+  /**
+   * A base URL: `https://host[:port]`, or `http://` to a loopback host only. The path must be empty
+   * or `/`: requests are signed over their path, so a prefix would be easy to get subtly wrong.
+   */
+  parseEndpoint(name: string, raw: string, fallback: URL | undefined): URL | undefined {
+    if (!raw) return fallback;
+    const bad = (why: string): undefined => {
+      this.report(name, why);
+      return undefined;
+    };
+    if (!/^[\x21-\x7e]+$/.test(raw))
+      return bad(`must be printable ASCII without spaces or line breaks, got ${show(raw)}`);
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return bad(`must be an absolute URL such as 'https://host', got ${show(raw)}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      return bad(`must start with https:// (http:// only for a loopback host), got ${show(raw)}`);
+    }
+    if (url.username || url.password) {
+      // The value itself is not shown: it holds a password.
+      return bad('must not contain a user name or password; pass credentials through the credential inputs');
+    }
+    if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+      return bad(
+        `uses http:// to ${show(url.hostname)}, which is not a loopback host (127.0.0.0/8, ::1, localhost); ` +
+          'use https:// so signed requests never leave the machine in clear text',
+      );
+    }
+    if (raw.includes('?') || raw.includes('#'))
+      return bad(`must not have a query or fragment, got ${show(raw)}`);
+    if (url.pathname !== '/') {
+      return bad(`must be a base URL without a path (such as 'https://host:port'), got ${show(raw)}`);
+    }
+    return new URL(`${url.protocol}//${url.host}/`);
+  }
+
+  private secret(value: string): void {
+    this.src.onSecret?.(value);
+    // A multi-line value is masked line by line too: the runner's masking works on lines.
+    const lines = value.split(/\r?\n/).filter((line) => line.trim() !== '');
+    if (lines.length > 1) for (const line of lines) this.src.onSecret?.(line.trim());
+  }
+
+  private fileProblem(name: string, message: string): undefined {
+    this.report(name, message);
+    return undefined;
+  }
+
+  private collect(parse: () => string[]): string[] {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      this.problems.push(...error.problems);
+      return [];
+    }
+  }
+}
+
+function fromEnv(found: Found): string {
+  return found.env ? ` (from the environment variable ${found.env})` : '';
+}
