@@ -53,9 +53,12 @@ export class ServiceError extends Error {
       init.code ? `error code ${init.code}` : undefined,
       init.requestId ? `request id ${init.requestId}` : undefined,
     ].filter(Boolean);
-    super(`${init.service} ${init.operation} failed: ${init.detail}${parts.length ? ` (${parts.join(', ')})` : ''}`, {
-      cause: init.cause,
-    });
+    super(
+      `${init.service} ${init.operation} failed: ${init.detail}${parts.length ? ` (${parts.join(', ')})` : ''}`,
+      {
+        cause: init.cause,
+      },
+    );
     this.service = init.service;
     this.operation = init.operation;
     this.status = init.status;

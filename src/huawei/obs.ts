@@ -1,0 +1,290 @@
+/**
+ * The OBS calls of an upload: HEAD, PUT and multipart. Signed with the OBS
+ * signature, retried by policy (every call here is safe to repeat), and XML
+ * read without depending on its namespace.
+ */
+import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import { ServiceError } from '../errors.js';
+import { hintFor } from '../hints.js';
+import { type AttemptOutcome, judgeIdempotent, withRetry } from '../http/retry.js';
+import { type HttpMethod, type HttpResponse, send } from '../http/transport.js';
+import type { ClientContext } from './context.js';
+import { signObsRequest } from './sign-obs.js';
+
+export interface ObsTarget {
+  endpoint: URL;
+  bucket: string;
+}
+
+export interface ObsObjectInfo {
+  size: number;
+  etag: string | undefined;
+  /** Our own `x-obs-meta-md5` metadata: hex MD5 of the whole object. */
+  md5Hex: string | undefined;
+}
+
+interface ObsCall {
+  operation: string;
+  method: HttpMethod;
+  key: string;
+  subresources?: Record<string, string | undefined>;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array | (() => Readable);
+  timeoutMs?: number;
+  /** Statuses that are answers, not failures (HEAD's 404). */
+  accept?: number[];
+  onRetry?: () => void;
+}
+
+/** Path-style only where a bucket cannot be a DNS label of the host: IP literals and localhost. */
+export function usesPathStyle(endpoint: URL): boolean {
+  const host = endpoint.hostname.replace(/^\[|\]$/g, '');
+  return isIP(host) !== 0 || host === 'localhost';
+}
+
+export function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+export function objectUrl(
+  target: ObsTarget,
+  key: string,
+  subresources?: Record<string, string | undefined>,
+): URL {
+  const url = new URL(target.endpoint.origin);
+  if (usesPathStyle(target.endpoint)) {
+    url.pathname = `/${target.bucket}/${encodeKey(key)}`;
+  } else {
+    url.hostname = `${target.bucket}.${url.hostname}`;
+    url.pathname = `/${encodeKey(key)}`;
+  }
+  const query = Object.entries(subresources ?? {})
+    .map(([name, value]) => (value === undefined ? name : `${name}=${encodeURIComponent(value)}`))
+    .join('&');
+  if (query) url.search = `?${query}`;
+  return url;
+}
+
+/** The text of the first `<Name>` element, whatever namespace prefix or default namespace is used. */
+export function xmlText(xml: string, name: string): string | undefined {
+  const match = new RegExp(`<(?:[\\w.-]+:)?${name}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w.-]+:)?${name}>`).exec(
+    xml,
+  );
+  return match?.[1] === undefined ? undefined : decodeXml(match[1].trim());
+}
+
+function decodeXml(text: string): string {
+  return text.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-f]+);/gi, (entity, name: string) => {
+    const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+    if (named[name.toLowerCase()]) return named[name.toLowerCase()] as string;
+    const code =
+      name[1]?.toLowerCase() === 'x'
+        ? Number.parseInt(name.slice(2), 16)
+        : Number.parseInt(name.slice(1), 10);
+    return Number.isFinite(code) ? String.fromCodePoint(code) : entity;
+  });
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The root element's local name, or undefined when the body is not XML. */
+function xmlRoot(xml: string): string | undefined {
+  return /<(?:[\w.-]+:)?([\w.-]+)[\s>/]/.exec(
+    xml.replace(/<\?xml[^>]*\?>/, '').replace(/<!--[\s\S]*?-->/g, ''),
+  )?.[1];
+}
+
+export class ObsClient {
+  constructor(
+    private readonly ctx: ClientContext,
+    private readonly target: ObsTarget,
+  ) {}
+
+  private async call(call: ObsCall): Promise<HttpResponse> {
+    const { ctx, target } = this;
+    const url = objectUrl(target, call.key, call.subresources);
+    let response: HttpResponse;
+    try {
+      response = await withRetry(
+        () => {
+          const headers: Record<string, string> = { 'User-Agent': ctx.userAgent, ...call.headers };
+          Object.assign(
+            headers,
+            signObsRequest(
+              {
+                method: call.method,
+                bucket: target.bucket,
+                key: call.key,
+                subresources: call.subresources,
+                headers,
+              },
+              ctx.credentials,
+              ctx.now?.() ?? new Date(),
+            ),
+          );
+          return send(ctx.dispatcher, {
+            method: call.method,
+            url,
+            headers,
+            body: call.body,
+            timeoutMs: call.timeoutMs ?? ctx.timeoutMs,
+          });
+        },
+        (outcome) => {
+          const decision = judgeIdempotent(outcome as AttemptOutcome);
+          // An <Error> inside a 200 (documented for CompleteMultipartUpload) is a
+          // failure; retry it like a 500 since the request is safe to repeat.
+          if ('value' in outcome && !decision.retry && isErrorBody(outcome.value as HttpResponse)) {
+            return { retry: true, reason: `HTTP ${outcome.value.status} with an <Error> body` };
+          }
+          return decision;
+        },
+        ctx.retry,
+        {
+          ...ctx.hooks,
+          onRetry: (info) => {
+            call.onRetry?.();
+            ctx.log?.(
+              `OBS ${call.operation}: ${ctx.redactor.redact(info.reason)}; retrying in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt + 1} of ${ctx.retry.maxAttempts})`,
+            );
+            ctx.hooks?.onRetry?.(info);
+          },
+        },
+      );
+    } catch (error) {
+      throw new ServiceError({
+        service: 'OBS',
+        operation: call.operation,
+        detail: ctx.redactor.redact(error instanceof Error ? error.message : String(error)),
+        hint: hintFor('OBS', undefined, undefined),
+        cause: error,
+      });
+    }
+    const ok = response.status >= 200 && response.status < 300 && !isErrorBody(response);
+    if (!ok && !call.accept?.includes(response.status)) throw this.failure(call.operation, response);
+    return response;
+  }
+
+  private failure(operation: string, response: HttpResponse): ServiceError {
+    const xml = response.body.toString('utf8');
+    const code = xmlText(xml, 'Code') ?? response.headers['x-obs-error-code'];
+    const message = xmlText(xml, 'Message') ?? response.headers['x-obs-error-message'];
+    return new ServiceError({
+      service: 'OBS',
+      operation,
+      status: response.status,
+      code,
+      requestId: xmlText(xml, 'RequestId') ?? response.headers['x-obs-request-id'],
+      detail: this.ctx.redactor.redact(message ?? (code ? code : `HTTP ${response.status}`)),
+      hint: hintFor('OBS', response.status, code),
+    });
+  }
+
+  async headObject(key: string): Promise<ObsObjectInfo | undefined> {
+    const res = await this.call({ operation: 'HeadObject', method: 'HEAD', key, accept: [404] });
+    if (res.status === 404) return undefined;
+    return {
+      size: Number(res.headers['content-length'] ?? Number.NaN),
+      etag: res.headers.etag,
+      md5Hex: res.headers['x-obs-meta-md5'],
+    };
+  }
+
+  async putObject(
+    key: string,
+    object: { body: () => Readable; length: number; md5Base64: string; headers: Record<string, string> },
+    onRetry?: () => void,
+  ): Promise<void> {
+    await this.call({
+      operation: 'PutObject',
+      method: 'PUT',
+      key,
+      headers: {
+        ...object.headers,
+        'Content-Length': String(object.length),
+        'Content-MD5': object.md5Base64,
+      },
+      body: object.body,
+      timeoutMs: transferTimeoutMs(this.ctx.timeoutMs, object.length),
+      onRetry,
+    });
+  }
+
+  async initiateMultipartUpload(key: string, headers: Record<string, string>): Promise<string> {
+    const res = await this.call({
+      operation: 'InitiateMultipartUpload',
+      method: 'POST',
+      key,
+      subresources: { uploads: undefined },
+      headers,
+    });
+    const uploadId = xmlText(res.body.toString('utf8'), 'UploadId');
+    if (!uploadId) throw this.failure('InitiateMultipartUpload', { ...res, status: res.status });
+    return uploadId;
+  }
+
+  /** Returns the part's ETag verbatim, quotes included, as CompleteMultipartUpload wants it. */
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    part: { partNumber: number; length: number; md5Base64: string; body: () => Readable },
+    onRetry?: () => void,
+  ): Promise<string> {
+    const res = await this.call({
+      operation: 'UploadPart',
+      method: 'PUT',
+      key,
+      subresources: { partNumber: String(part.partNumber), uploadId },
+      headers: { 'Content-Length': String(part.length), 'Content-MD5': part.md5Base64 },
+      body: part.body,
+      timeoutMs: transferTimeoutMs(this.ctx.timeoutMs, part.length),
+      onRetry,
+    });
+    const etag = res.headers.etag;
+    if (!etag) throw this.failure('UploadPart', res);
+    return etag;
+  }
+
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
+    const xml = `<CompleteMultipartUpload>${parts
+      .map((p) => `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${escapeXml(p.etag)}</ETag></Part>`)
+      .join('')}</CompleteMultipartUpload>`;
+    await this.call({
+      operation: 'CompleteMultipartUpload',
+      method: 'POST',
+      key,
+      subresources: { uploadId },
+      headers: { 'Content-Type': 'application/xml' },
+      body: xml,
+    });
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    await this.call({
+      operation: 'AbortMultipartUpload',
+      method: 'DELETE',
+      key,
+      subresources: { uploadId },
+      accept: [404],
+    });
+  }
+}
+
+function isErrorBody(response: HttpResponse): boolean {
+  return response.body.length > 0 && xmlRoot(response.body.toString('utf8')) === 'Error';
+}
+
+/**
+ * A transfer may take its time on a slow runner: the API deadline once, plus
+ * once more per 8 MiB (with the default 30 s, at least about 280 KiB/s).
+ */
+function transferTimeoutMs(apiTimeoutMs: number, length: number): number {
+  return Math.ceil(apiTimeoutMs * (1 + length / (8 * 1024 * 1024)));
+}

@@ -1,0 +1,45 @@
+/** The per-server result every output and the summary are made from. */
+
+export type ServerStatus = 'planned' | 'submitted' | 'running' | 'succeeded' | 'failed' | 'rejected';
+
+export interface ServerResult {
+  server_id: string;
+  job_id: string | null;
+  status: ServerStatus;
+  error_code: string | null;
+  error_msg: string | null;
+}
+
+export interface RunReport {
+  projectId: string | undefined;
+  bucket: string;
+  objectPath: string;
+  uploaded: boolean;
+  /** Size and MD5 of the local file, when `file` was given. */
+  file?: { size: number; md5Hex: string; skipped?: string };
+  requestIds: string[];
+  servers: ServerResult[];
+  dryRun: boolean;
+  git: { ref?: string; sha?: string; commitUrl?: string };
+  /** Set when the run failed: the one line the step fails with. */
+  failure?: string;
+}
+
+export const STATUS_ORDER: ServerStatus[] = [
+  'succeeded',
+  'failed',
+  'rejected',
+  'running',
+  'submitted',
+  'planned',
+];
+
+export function countByStatus(servers: ServerResult[]): Map<ServerStatus, number> {
+  const counts = new Map<ServerStatus, number>();
+  for (const s of servers) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+  return counts;
+}
+
+export function isFailure(status: ServerStatus): boolean {
+  return status === 'failed' || status === 'rejected';
+}

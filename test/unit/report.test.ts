@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { buildOutputs } from '../../src/report/outputs.js';
+import type { RunReport, ServerResult } from '../../src/report/results.js';
+import { buildSummary, escapeHtml, MAX_TABLE_ROWS } from '../../src/report/summary.js';
+
+function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
+  return { server_id: id, job_id: status === 'rejected' ? null : `job-${id}`, status, error_code: null, error_msg: null, ...extra };
+}
+
+function report(servers: ServerResult[], extra: Partial<RunReport> = {}): RunReport {
+  return {
+    projectId: '0123456789abcdef0123456789abcdef',
+    bucket: 'b-1',
+    objectPath: 'dir/app.tar',
+    uploaded: true,
+    file: { size: 3 * 1024 * 1024, md5Hex: 'd41d8cd98f00b204e9800998ecf8427e' },
+    requestIds: ['req-1'],
+    servers,
+    dryRun: false,
+    git: { ref: 'refs/tags/v1.0.0', sha: 'abc123', commitUrl: 'https://github.com/o/r/commit/abc123' },
+    ...extra,
+  };
+}
+
+describe('buildOutputs', () => {
+  it('sets every output of the contract as compact JSON, in server order', () => {
+    const out = buildOutputs(
+      report([
+        server('s1', 'succeeded'),
+        server('s2', 'rejected', { error_code: 'CPS.0005', error_msg: 'Phone not found.' }),
+        server('s3', 'failed', { error_code: 'E', error_msg: 'm' }),
+        server('s4', 'running'),
+      ]),
+    );
+    expect(Object.keys(out).sort()).toEqual(
+      ['failed-server-ids', 'job-ids', 'jobs', 'object-url', 'project-id', 'request-ids', 'succeeded-server-ids', 'uploaded'].sort(),
+    );
+    expect(out['object-url']).toBe('obs://b-1/dir/app.tar');
+    expect(out.uploaded).toBe('true');
+    expect(out['request-ids']).toBe('["req-1"]');
+    expect(out['job-ids']).toBe('["job-s1","job-s3","job-s4"]');
+    expect(out['succeeded-server-ids']).toBe('["s1"]');
+    expect(out['failed-server-ids']).toBe('["s2","s3"]');
+    expect(out.jobs).toBe(
+      '[{"server_id":"s1","job_id":"job-s1","status":"succeeded","error_code":null,"error_msg":null},' +
+        '{"server_id":"s2","job_id":null,"status":"rejected","error_code":"CPS.0005","error_msg":"Phone not found."},' +
+        '{"server_id":"s3","job_id":"job-s3","status":"failed","error_code":"E","error_msg":"m"},' +
+        '{"server_id":"s4","job_id":"job-s4","status":"running","error_code":null,"error_msg":null}]',
+    );
+  });
+
+  it('leaves project-id empty when it was never known', () => {
+    expect(buildOutputs(report([], { projectId: undefined }))['project-id']).toBe('');
+  });
+});
+
+describe('buildSummary', () => {
+  it('has heading, object, size and MD5, ref, commit, counts and a row per server', () => {
+    const md = buildSummary(report([server('s1', 'succeeded'), server('s2', 'failed', { error_code: 'E1', error_msg: 'bad' })], { failure: 'cph-publish: 1 job failed' }));
+    expect(md).toMatch(/^## cph-publish failed: 1 of 2 servers succeeded/);
+    expect(md).toContain('<code>obs://b-1/dir/app.tar</code>');
+    expect(md).toContain('3.0 MiB, MD5 <code>d41d8cd98f00b204e9800998ecf8427e</code>, uploaded by this run');
+    expect(md).toContain('<code>refs/tags/v1.0.0</code>');
+    expect(md).toContain('<a href="https://github.com/o/r/commit/abc123"><code>abc123</code></a>');
+    expect(md).toContain('| succeeded | 1 |');
+    expect(md).toContain('| failed | 1 |');
+    expect(md).toContain('<tr><td>s2</td><td>job-s2</td><td>failed</td><td>E1: bad</td></tr>');
+  });
+
+  it('escapes every cell, whatever the service sent', () => {
+    const md = buildSummary(report([server('s1', 'failed', { error_msg: '<img src=x onerror=alert(1)> | `x` & "y"' })]));
+    expect(md).not.toContain('<img');
+    expect(md).toContain('&#60;img src=x onerror=alert(1)&#62; &#124; &#96;x&#96; &#38; &#34;y&#34;');
+    expect(escapeHtml("<>&\"'`|")).toBe('&#60;&#62;&#38;&#34;&#39;&#96;&#124;');
+  });
+
+  it('past 1,000 servers shows failures first and says how many rows it left out', () => {
+    const servers = Array.from({ length: 1500 }, (_, i) => server(`s${i}`, i % 500 === 499 ? 'failed' : 'succeeded'));
+    const md = buildSummary(report(servers));
+    const rows = md.match(/<tr><td>/g) ?? [];
+    expect(rows).toHaveLength(MAX_TABLE_ROWS);
+    const firstRows = md.split('<tbody>')[1]?.split('\n').filter(Boolean).slice(0, 3);
+    expect(firstRows?.every((r) => r.includes('failed'))).toBe(true);
+    expect(md).toContain('500 more servers are not shown');
+  });
+
+  it('says dry run and planned for a dry run', () => {
+    const md = buildSummary(report([server('s1', 'planned')], { dryRun: true, uploaded: false }));
+    expect(md).toMatch(/^## cph-publish dry run: 1 server planned/);
+    expect(md).toContain('not uploaded (dry run)');
+    expect(md).toContain('| planned | 1 |');
+  });
+});
