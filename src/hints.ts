@@ -19,7 +19,6 @@ export function hintFor(
   switch (code) {
     case 'APIG.0301':
     case 'APIGW.0301':
-    case 'APIG.0101':
     case 'SignatureDoesNotMatch':
     case 'InvalidAccessKeyId':
     case 'InvalidSecurity':
@@ -27,6 +26,9 @@ export function hintFor(
       return CREDENTIALS;
     case 'RequestTimeTooSkewed':
       return CLOCK;
+    case 'APIG.0101':
+    case 'APIGW.0101':
+      return 'the API was not found at this address: check cph-endpoint / iam-endpoint and region';
     case 'APIG.0308':
     case 'APIGW.0308':
       return THROTTLED;
@@ -35,7 +37,7 @@ export function hintFor(
     case 'NoSuchBucket':
       return "check the bucket name and that obs-endpoint is in the bucket's region";
     case 'VirtualHostDomainRequired':
-      return 'OBS needs virtual-hosted addressing: give obs-endpoint as a host name, not an IP address';
+      return 'OBS needs virtual-hosted addressing: give obs-endpoint as a host name, not an IP address or localhost';
     case 'CPS.0005':
     case 'CPS.0097':
       return 'check server-ids: each must be a cloud phone server of this project and region';
