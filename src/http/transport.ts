@@ -4,7 +4,9 @@
  * have reached the server (which decides whether a POST may be repeated).
  */
 import type { Readable } from 'node:stream';
-import { type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import request from 'undici/lib/api/api-request.js';
+import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -85,8 +87,9 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
   const timer = setTimeout(() => controller.abort(timeoutError), req.timeoutMs);
   try {
     const body = typeof req.body === 'function' ? req.body() : req.body;
-    const res = await request(req.url, {
-      dispatcher,
+    const res = await request.call(dispatcher, {
+      origin: req.url.origin,
+      path: `${req.url.pathname}${req.url.search}`,
       method: req.method,
       headers: req.headers,
       body,

@@ -4,7 +4,14 @@ import type { RunReport, ServerResult } from '../../src/report/results.js';
 import { buildSummary, escapeHtml, MAX_TABLE_ROWS } from '../../src/report/summary.js';
 
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
-  return { server_id: id, job_id: status === 'rejected' ? null : `job-${id}`, status, error_code: null, error_msg: null, ...extra };
+  return {
+    server_id: id,
+    job_id: status === 'rejected' ? null : `job-${id}`,
+    status,
+    error_code: null,
+    error_msg: null,
+    ...extra,
+  };
 }
 
 function report(servers: ServerResult[], extra: Partial<RunReport> = {}): RunReport {
@@ -33,7 +40,16 @@ describe('buildOutputs', () => {
       ]),
     );
     expect(Object.keys(out).sort()).toEqual(
-      ['failed-server-ids', 'job-ids', 'jobs', 'object-url', 'project-id', 'request-ids', 'succeeded-server-ids', 'uploaded'].sort(),
+      [
+        'failed-server-ids',
+        'job-ids',
+        'jobs',
+        'object-url',
+        'project-id',
+        'request-ids',
+        'succeeded-server-ids',
+        'uploaded',
+      ].sort(),
     );
     expect(out['object-url']).toBe('obs://b-1/dir/app.tar');
     expect(out.uploaded).toBe('true');
@@ -56,7 +72,11 @@ describe('buildOutputs', () => {
 
 describe('buildSummary', () => {
   it('has heading, object, size and MD5, ref, commit, counts and a row per server', () => {
-    const md = buildSummary(report([server('s1', 'succeeded'), server('s2', 'failed', { error_code: 'E1', error_msg: 'bad' })], { failure: 'cph-publish: 1 job failed' }));
+    const md = buildSummary(
+      report([server('s1', 'succeeded'), server('s2', 'failed', { error_code: 'E1', error_msg: 'bad' })], {
+        failure: 'cph-publish: 1 job failed',
+      }),
+    );
     expect(md).toMatch(/^## cph-publish failed: 1 of 2 servers succeeded/);
     expect(md).toContain('<code>obs://b-1/dir/app.tar</code>');
     expect(md).toContain('3.0 MiB, MD5 <code>d41d8cd98f00b204e9800998ecf8427e</code>, uploaded by this run');
@@ -68,14 +88,18 @@ describe('buildSummary', () => {
   });
 
   it('escapes every cell, whatever the service sent', () => {
-    const md = buildSummary(report([server('s1', 'failed', { error_msg: '<img src=x onerror=alert(1)> | `x` & "y"' })]));
+    const md = buildSummary(
+      report([server('s1', 'failed', { error_msg: '<img src=x onerror=alert(1)> | `x` & "y"' })]),
+    );
     expect(md).not.toContain('<img');
     expect(md).toContain('&#60;img src=x onerror=alert(1)&#62; &#124; &#96;x&#96; &#38; &#34;y&#34;');
-    expect(escapeHtml("<>&\"'`|")).toBe('&#60;&#62;&#38;&#34;&#39;&#96;&#124;');
+    expect(escapeHtml('<>&"\'`|')).toBe('&#60;&#62;&#38;&#34;&#39;&#96;&#124;');
   });
 
   it('past 1,000 servers shows failures first and says how many rows it left out', () => {
-    const servers = Array.from({ length: 1500 }, (_, i) => server(`s${i}`, i % 500 === 499 ? 'failed' : 'succeeded'));
+    const servers = Array.from({ length: 1500 }, (_, i) =>
+      server(`s${i}`, i % 500 === 499 ? 'failed' : 'succeeded'),
+    );
     const md = buildSummary(report(servers));
     const rows = md.match(/<tr><td>/g) ?? [];
     expect(rows).toHaveLength(MAX_TABLE_ROWS);

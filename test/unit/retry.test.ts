@@ -80,7 +80,8 @@ describe('withRetry', () => {
     const sleeps: number[] = [];
     let calls = 0;
     await withRetry(
-      async () => (++calls === 1 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200, headers: {} }),
+      async () =>
+        ++calls === 1 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200, headers: {} },
       (o) => judgeIdempotent(o as never),
       policy,
       { sleep: async (ms) => void sleeps.push(ms), random: () => 0 },

@@ -4,9 +4,14 @@ import type { Job } from '../../src/huawei/cph.js';
 import { jobState, type TrackedJob, type WaitDeps, waitForJobs } from '../../src/jobs/wait.js';
 
 /** A fake CPH job store on a fake clock: each job ends at its own time with its own status. */
-function fakeCph(jobs: Array<TrackedJob & { endsAt: number; final?: number; hidden?: boolean; running?: number }>) {
+function fakeCph(
+  jobs: Array<TrackedJob & { endsAt: number; final?: number; hidden?: boolean; running?: number }>,
+) {
   let clock = 0;
-  const calls = { list: [] as Array<{ requestIds: string[]; offset: number; limit: number }>, show: [] as string[] };
+  const calls = {
+    list: [] as Array<{ requestIds: string[]; offset: number; limit: number }>,
+    show: [] as string[],
+  };
   const warnings: string[] = [];
   const toJob = (j: (typeof jobs)[number]): Job => ({
     job_id: j.jobId,
@@ -84,7 +89,12 @@ describe('waitForJobs', () => {
     // Another push with the same request id would be odd, but a page can hold
     // jobs that are not ours: the 150 known jobs need 2 pages; the list has 250.
     const ours = fleet(150, 150, () => 500);
-    const theirs = Array.from({ length: 100 }, (_, i) => ({ serverId: `x${i}`, jobId: `x${i}`, requestId: 'r0', endsAt: 0 }));
+    const theirs = Array.from({ length: 100 }, (_, i) => ({
+      serverId: `x${i}`,
+      jobId: `x${i}`,
+      requestId: 'r0',
+      endsAt: 0,
+    }));
     const cph = fakeCph([...theirs, ...ours]);
     const result = await waitForJobs(ours, { pollIntervalMs: 1000, timeoutMs: 10_000 }, cph.deps);
     expect(cph.calls.list.map((c) => c.offset)).toEqual([0, 100, 200]);
@@ -109,7 +119,11 @@ describe('waitForJobs', () => {
     const result = await waitForJobs(jobs, { pollIntervalMs: 1000, timeoutMs: 3500 }, cph.deps);
     expect(result.timedOut).toBe(true);
     expect(cph.clock()).toBe(3500);
-    expect(result.outcomes.get('ja')).toEqual({ state: 'failed', errorCode: 'CPS.9999', errorMsg: 'push failed — no space left' });
+    expect(result.outcomes.get('ja')).toEqual({
+      state: 'failed',
+      errorCode: 'CPS.9999',
+      errorMsg: 'push failed — no space left',
+    });
     expect(result.outcomes.get('jb')?.state).toBe('running');
   });
 
@@ -127,7 +141,8 @@ describe('waitForJobs', () => {
     const list = flaky.deps.listJobs;
     let n = 0;
     flaky.deps.listJobs = async (page) => {
-      if (n++ === 0) throw new ServiceError({ service: 'CPH', operation: 'ListJobs', status: 500, detail: 'boom' });
+      if (n++ === 0)
+        throw new ServiceError({ service: 'CPH', operation: 'ListJobs', status: 500, detail: 'boom' });
       return list(page);
     };
     const ok = await waitForJobs(jobs, { pollIntervalMs: 1000, timeoutMs: 10_000 }, flaky.deps);
@@ -138,7 +153,9 @@ describe('waitForJobs', () => {
     denied.deps.listJobs = async () => {
       throw new ServiceError({ service: 'CPH', operation: 'ListJobs', status: 403, detail: 'forbidden' });
     };
-    await expect(waitForJobs(jobs, { pollIntervalMs: 1000, timeoutMs: 10_000 }, denied.deps)).rejects.toThrow(/forbidden/);
+    await expect(waitForJobs(jobs, { pollIntervalMs: 1000, timeoutMs: 10_000 }, denied.deps)).rejects.toThrow(
+      /forbidden/,
+    );
   });
 
   it('keeps the last polling error for a timeout message', async () => {

@@ -1,0 +1,118 @@
+/**
+ * `npm run demo`: the action's main job against the local emulator, end to end.
+ *
+ * Starts the emulator of CPH, IAM and OBS on a loopback port, builds a sample
+ * tar (data/ and cache/), runs the bundled dist/index.js exactly as a runner
+ * would (INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY), then shows the
+ * outputs, the job summary and what landed on each emulated phone.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_BUCKET,
+  DEFAULT_CREDENTIALS,
+  DEFAULT_PROJECT_ID,
+  DEFAULT_REGION,
+  startEmulator,
+} from '../test/emulator/index.js';
+import { parseOutputFile } from '../test/helpers/run-action.js';
+import { buildTar } from '../test/helpers/tar-builder.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const work = path.join(root, '.tmp', 'demo');
+const entry = path.join(root, 'dist', 'index.js');
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+
+if (!existsSync(entry)) {
+  console.error('dist/index.js is missing: run `npm run bundle` first.');
+  process.exit(1);
+}
+rmSync(work, { recursive: true, force: true });
+mkdirSync(path.join(work, 'phones'), { recursive: true });
+
+// A sample bundle as a game team would build it: only data/ and cache/ at the top.
+const tarFile = path.join(work, 'game-1.2.3.tar');
+writeFileSync(
+  tarFile,
+  buildTar([
+    { path: 'data/', type: 'directory' },
+    { path: 'data/local/', type: 'directory' },
+    { path: 'data/local/game/', type: 'directory' },
+    { path: 'data/local/game/config.json', content: '{"version":"1.2.3","server":"eu-1"}\n' },
+    { path: 'data/local/game/levels.bin', content: Buffer.alloc(256 * 1024, 7) },
+    { path: 'cache/', type: 'directory' },
+    { path: 'cache/shaders.cache', content: 'precompiled shaders\n' },
+  ]),
+);
+
+const servers = ['phone-a01', 'phone-a02', 'phone-b01', 'phone-b02', 'phone-c01'];
+const emulator = await startEmulator({ phonesDir: path.join(work, 'phones'), defaultJobDurationMs: 1500 });
+console.log(bold(`Emulator of CPH, IAM and OBS listening on ${emulator.url}`));
+
+const outputFile = path.join(work, 'github-output');
+const summaryFile = path.join(work, 'step-summary.md');
+writeFileSync(outputFile, '');
+writeFileSync(summaryFile, '');
+const inputs: Record<string, string> = {
+  region: DEFAULT_REGION,
+  'access-key-id': DEFAULT_CREDENTIALS.accessKeyId,
+  'secret-access-key': DEFAULT_CREDENTIALS.secretAccessKey,
+  bucket: DEFAULT_BUCKET,
+  'object-path': 'releases/game-1.2.3.tar',
+  file: tarFile,
+  'server-ids': servers.join('\n'),
+  'poll-interval': '1',
+  'cph-endpoint': emulator.url,
+  'obs-endpoint': emulator.url,
+  'iam-endpoint': emulator.url,
+};
+const env: Record<string, string> = {
+  PATH: process.env.PATH ?? '',
+  GITHUB_OUTPUT: outputFile,
+  GITHUB_STEP_SUMMARY: summaryFile,
+  GITHUB_WORKSPACE: root,
+  GITHUB_REF: 'refs/tags/v1.2.3',
+  GITHUB_SHA: '0000000000000000000000000000000000000000',
+  ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+};
+
+console.log(
+  bold(
+    `\n$ node dist/index.js   (file ${path.relative(root, tarFile)}, ${servers.length} servers, project id looked up through IAM)\n`,
+  ),
+);
+const code = await new Promise<number | null>((resolve) => {
+  const child = spawn(process.execPath, [entry], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  child.on('close', resolve);
+});
+await emulator.close();
+
+console.log(bold(`\nExit code: ${code}`));
+console.log(bold('\nOutputs:'));
+for (const [name, value] of Object.entries(parseOutputFile(readFileSync(outputFile, 'utf8')))) {
+  console.log(`  ${name} = ${value}`);
+}
+console.log(bold(`\nJob summary (${path.relative(root, summaryFile)}):\n`));
+console.log(readFileSync(summaryFile, 'utf8'));
+
+console.log(bold('What landed on each emulated phone:'));
+const walk = (dir: string, prefix: string): string[] =>
+  readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const full = path.join(dir, name);
+      return statSync(full).isDirectory()
+        ? walk(full, `${prefix}${name}/`)
+        : [`${prefix}${name} (${statSync(full).size} bytes)`];
+    });
+for (const server of servers) {
+  const dir = path.join(work, 'phones', server);
+  const files = existsSync(dir) ? walk(dir, '/') : [];
+  console.log(`  ${server}: ${files.length ? files.join(', ') : '(nothing)'}`);
+}
+console.log(
+  `\nProject id used: ${DEFAULT_PROJECT_ID} (the emulator's). Files kept in ${path.relative(root, work)}/`,
+);
+process.exit(code ?? 1);

@@ -1,0 +1,449 @@
+/**
+ * Cloud Phone: PushShareFiles, ListJobs, ShowJob. A job's status is computed from the real clock
+ * whenever it is asked for, from the behaviour its server had when the job was created.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ObsStore } from './obs.js';
+import type { EmulatorSettings, HandlerResponse, JobFailure, PhoneBehaviour, ProjectDef } from './types.js';
+
+/** Error codes the emulator answers with where the spec names none (plausible, CPS-style). */
+export const CPH_ERRORS = {
+  invalidParameter: 'CPS.0001',
+  projectNotFound: 'CPS.0002',
+  invalidServerId: 'CPS.0097',
+  jobNotFound: 'CPS.0015',
+  objectMissing: 'CPS.0210',
+  pushFailed: 'CPS.0212',
+  unpackFailed: 'CPS.0213',
+  apiNotFound: 'APIG.0101',
+} as const;
+
+const DEFAULT_FAILURE: JobFailure = {
+  error_code: CPH_ERRORS.pushFailed,
+  error_msg: 'Push share file failed.',
+  execute_msg: 'emulated failure',
+};
+
+export interface EmulatedJob {
+  /** Creation order, used for the deterministic ListJobs order. */
+  seq: number;
+  jobId: string;
+  serverId: string;
+  projectId: string;
+  /** request_id of the PushShareFiles answer that created the job. */
+  requestId: string;
+  bucket: string;
+  objectPath: string;
+  /** Real clock, ms. */
+  createdAt: number;
+  /** Emulator clock (skew applied) at creation, for begin_time/end_time. */
+  reportedStart: number;
+  durationMs: number;
+  outcome: 'success' | 'failure' | 'stuck';
+  failure: JobFailure | undefined;
+  hidden: boolean;
+  runningStatus: number;
+  /** With phonesDir: the tar is unpacked when the job ends; it reports running until then. */
+  unpack?: { state: 'pending' | 'done' | 'failed'; error?: string };
+}
+
+/** A job as the API shows it. */
+export interface JobView {
+  job_id: string;
+  server_id: string;
+  phone_id: string | null;
+  status: number;
+  begin_time: string;
+  end_time: string | null;
+  error_code: string | null;
+  error_msg: string | null;
+  execute_msg: string | null;
+}
+
+export interface PushRecord {
+  requestId: string;
+  projectId: string;
+  bucket: string;
+  objectPath: string;
+  serverIds: string[];
+  jobIds: string[];
+  time: number;
+}
+
+export function formatApiTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function apigErrorResponse(
+  status: number,
+  code: string,
+  msg: string,
+  requestId: string,
+): HandlerResponse {
+  return {
+    status,
+    errorCode: code,
+    headers: { 'content-type': 'application/json;charset=UTF-8' },
+    body: JSON.stringify({ error_code: code, error_msg: msg, request_id: requestId }),
+  };
+}
+
+export function jsonResponse(value: unknown): HandlerResponse {
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json;charset=UTF-8' },
+    body: JSON.stringify(value),
+  };
+}
+
+const PUSH_KEYS = ['bucket_name', 'object_path', 'server_ids'];
+const BUCKET_NAME = /^[a-z0-9.-]{3,63}$/;
+const OBJECT_PATH = /^[A-Za-z0-9./\-_+#=]{1,1024}$/;
+const SERVER_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+export interface CphRequest {
+  method: string;
+  /** Path segments after `/v1/`. */
+  segments: string[];
+  query: Record<string, string>;
+  contentType: string | undefined;
+  body: Buffer;
+  requestId: string;
+}
+
+export class CphState {
+  readonly jobs: EmulatedJob[] = [];
+  readonly pushes: PushRecord[] = [];
+  private readonly byId = new Map<string, EmulatedJob>();
+  private seq = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly children = new Set<ReturnType<typeof spawn>>();
+
+  constructor(
+    private readonly settings: EmulatorSettings,
+    readonly phones: Map<string, PhoneBehaviour>,
+    private readonly projects: () => ProjectDef[],
+    private readonly obs: ObsStore,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Jobs of this server that are running now. */
+  runningCount(serverId: string, now = Date.now()): number {
+    return this.jobs.filter((j) => j.serverId === serverId && isRunning(this.view(j, now).status)).length;
+  }
+
+  jobById(jobId: string): EmulatedJob | undefined {
+    return this.byId.get(jobId);
+  }
+
+  view(job: EmulatedJob, now = Date.now()): JobView {
+    const base: JobView = {
+      job_id: job.jobId,
+      server_id: job.serverId,
+      phone_id: null,
+      status: job.runningStatus,
+      begin_time: formatApiTime(job.reportedStart),
+      end_time: null,
+      error_code: null,
+      error_msg: null,
+      execute_msg: null,
+    };
+    const elapsed = now - job.createdAt;
+    if (job.outcome === 'stuck' || elapsed < job.durationMs) return base;
+    if (job.outcome === 'success' && job.unpack?.state === 'pending') return base;
+    const endTime = formatApiTime(job.reportedStart + job.durationMs);
+    const failure =
+      job.outcome === 'failure'
+        ? job.failure
+        : job.unpack?.state === 'failed'
+          ? {
+              error_code: CPH_ERRORS.unpackFailed,
+              error_msg: 'Failed to unpack the file on the phone.',
+              execute_msg: job.unpack.error ?? null,
+            }
+          : undefined;
+    if (failure) {
+      return {
+        ...base,
+        status: -1,
+        end_time: endTime,
+        error_code: failure.error_code,
+        error_msg: failure.error_msg,
+        execute_msg: failure.execute_msg ?? null,
+      };
+    }
+    return { ...base, status: 2, end_time: endTime };
+  }
+
+  reset(): void {
+    this.close();
+    this.jobs.length = 0;
+    this.pushes.length = 0;
+    this.byId.clear();
+    this.seq = 0;
+  }
+
+  /** Stop timers and unpacking. */
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const child of this.children) child.kill('SIGKILL');
+    this.children.clear();
+  }
+
+  handle(req: CphRequest): HandlerResponse {
+    const [projectId, cloudPhone, resource, jobId, ...rest] = req.segments;
+    const route =
+      cloudPhone === 'cloud-phone' && rest.length === 0
+        ? req.method === 'POST' && resource === 'phones' && jobId === 'share-files'
+          ? 'push'
+          : req.method === 'GET' && resource === 'jobs' && jobId === undefined
+            ? 'list'
+            : req.method === 'GET' && resource === 'jobs' && jobId
+              ? 'show'
+              : undefined
+        : undefined;
+    if (!route || !projectId) {
+      return apigErrorResponse(
+        404,
+        CPH_ERRORS.apiNotFound,
+        'The API does not exist or has not been published in the environment.',
+        req.requestId,
+      );
+    }
+    if (!this.projects().some((p) => p.id === projectId)) {
+      return apigErrorResponse(
+        404,
+        CPH_ERRORS.projectNotFound,
+        `Project ${projectId} not found.`,
+        req.requestId,
+      );
+    }
+    if (route === 'push') return this.push(projectId, req);
+    if (route === 'list') return this.list(projectId, req);
+    return this.show(projectId, jobId!, req);
+  }
+
+  private invalid(req: CphRequest, what: string): HandlerResponse {
+    return apigErrorResponse(400, CPH_ERRORS.invalidParameter, `Invalid parameter: ${what}`, req.requestId);
+  }
+
+  private push(projectId: string, req: CphRequest): HandlerResponse {
+    if (!req.contentType || !/^application\/json\b/i.test(req.contentType)) {
+      return this.invalid(req, 'Content-Type must be application/json');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body.toString('utf8'));
+    } catch {
+      return this.invalid(req, 'the body is not valid JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return this.invalid(req, 'the body must be a JSON object');
+    }
+    const record = body as Record<string, unknown>;
+    const extra = Object.keys(record).filter((k) => !PUSH_KEYS.includes(k));
+    if (extra.length > 0) return this.invalid(req, `unexpected key(s) ${extra.join(', ')}`);
+    const missing = PUSH_KEYS.filter((k) => !(k in record));
+    if (missing.length > 0) return this.invalid(req, `missing key(s) ${missing.join(', ')}`);
+    const { bucket_name: bucket, object_path: objectPath, server_ids: serverIds } = record;
+    if (typeof bucket !== 'string' || !BUCKET_NAME.test(bucket)) {
+      return this.invalid(req, 'bucket_name must be 3-63 lowercase letters, digits, - or .');
+    }
+    if (typeof objectPath !== 'string' || !OBJECT_PATH.test(objectPath) || !/\.tar$/i.test(objectPath)) {
+      return this.invalid(
+        req,
+        'object_path must be at most 1024 of A-Z a-z 0-9 . / - _ + # = and name a .tar',
+      );
+    }
+    if (!Array.isArray(serverIds) || serverIds.length < 1 || serverIds.length > 100) {
+      return this.invalid(req, 'server_ids must be an array of 1-100 server ids');
+    }
+    if (serverIds.some((id) => typeof id !== 'string'))
+      return this.invalid(req, 'server_ids must hold strings');
+
+    const now = Date.now();
+    const object = this.obs.storedObject(bucket, objectPath);
+    const objectMissing = this.settings.requireObject && !object;
+    const jobs: Array<Record<string, string>> = [];
+    const jobIds: string[] = [];
+    for (const serverId of serverIds as string[]) {
+      if (!SERVER_ID.test(serverId)) {
+        jobs.push({
+          server_id: serverId,
+          error_code: CPH_ERRORS.invalidServerId,
+          error_msg: 'Invalid server_id.',
+        });
+        continue;
+      }
+      const behaviour = this.phones.get(serverId) ?? this.settings.defaultPhone;
+      if (behaviour.omit) continue;
+      if (behaviour.reject) {
+        jobs.push({
+          server_id: serverId,
+          error_code: behaviour.reject.error_code,
+          error_msg: behaviour.reject.error_msg,
+        });
+        continue;
+      }
+      const job = this.createJob(
+        projectId,
+        serverId,
+        bucket,
+        objectPath,
+        behaviour,
+        objectMissing,
+        req.requestId,
+        now,
+      );
+      jobIds.push(job.jobId);
+      jobs.push({ server_id: serverId, job_id: job.jobId });
+    }
+    this.pushes.push({
+      requestId: req.requestId,
+      projectId,
+      bucket,
+      objectPath,
+      serverIds: [...(serverIds as string[])],
+      jobIds,
+      time: now,
+    });
+    return jsonResponse({ request_id: req.requestId, jobs });
+  }
+
+  private createJob(
+    projectId: string,
+    serverId: string,
+    bucket: string,
+    objectPath: string,
+    behaviour: PhoneBehaviour,
+    objectMissing: boolean,
+    requestId: string,
+    now: number,
+  ): EmulatedJob {
+    this.seq += 1;
+    const outcome =
+      objectMissing && behaviour.outcome !== 'stuck' ? 'failure' : (behaviour.outcome ?? 'success');
+    const failure = objectMissing
+      ? {
+          error_code: CPH_ERRORS.objectMissing,
+          error_msg: 'Failed to download the file from OBS.',
+          execute_msg: `NoSuchKey: obs://${bucket}/${objectPath} does not exist`,
+        }
+      : outcome === 'failure'
+        ? (behaviour.failure ?? DEFAULT_FAILURE)
+        : undefined;
+    const job: EmulatedJob = {
+      seq: this.seq,
+      jobId: randomBytes(16).toString('hex'),
+      serverId,
+      projectId,
+      requestId,
+      bucket,
+      objectPath,
+      createdAt: now,
+      reportedStart: this.clock(),
+      durationMs: behaviour.durationMs ?? this.settings.defaultJobDurationMs,
+      outcome,
+      failure,
+      hidden: behaviour.hiddenFromList === true,
+      runningStatus: behaviour.runningStatus ?? 1,
+    };
+    this.jobs.push(job);
+    this.byId.set(job.jobId, job);
+    if (outcome === 'success' && this.settings.phonesDir) this.scheduleUnpack(job, this.settings.phonesDir);
+    return job;
+  }
+
+  private scheduleUnpack(job: EmulatedJob, phonesDir: string): void {
+    const segments = this.obs.storedObject(job.bucket, job.objectPath)?.segments;
+    if (!segments) return; // requireObject off and nothing there, or data discarded: nothing to unpack
+    job.unpack = { state: 'pending' };
+    const unpack = job.unpack;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const dir = join(phonesDir, job.serverId);
+      mkdirSync(dir, { recursive: true });
+      const child = spawn('tar', ['-xf', '-', '-C', dir, '--no-same-owner'], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
+      this.children.add(child);
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on('close', (code) => {
+        this.children.delete(child);
+        if (code === 0) unpack.state = 'done';
+        else {
+          unpack.state = 'failed';
+          unpack.error = stderr.trim().slice(0, 1024) || `tar exited with ${code}`;
+        }
+      });
+      child.stdin?.on('error', () => {});
+      void (async () => {
+        for (const file of segments) {
+          for await (const chunk of createReadStream(file)) {
+            if (!child.stdin?.write(chunk)) await new Promise((r) => child.stdin?.once('drain', r));
+          }
+        }
+        child.stdin?.end();
+      })().catch((err: Error) => {
+        unpack.state = 'failed';
+        unpack.error = err.message;
+        child.kill('SIGKILL');
+      });
+    }, job.durationMs);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private list(projectId: string, req: CphRequest): HandlerResponse {
+    const { query } = req;
+    let ids: string[] | undefined;
+    if (query['request_ids'] !== undefined) {
+      ids = query['request_ids']
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      if (ids.length > 20) return this.invalid(req, 'request_ids holds more than 20 ids');
+    } else if (query['request_id'] !== undefined) {
+      ids = [query['request_id']];
+    }
+    const limitText = query['limit'];
+    const offsetText = query['offset'];
+    if (
+      limitText !== undefined &&
+      !(/^\d{1,3}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= 100)
+    ) {
+      return this.invalid(req, 'limit must be an integer from 1 to 100');
+    }
+    if (offsetText !== undefined && !/^\d{1,9}$/.test(offsetText)) {
+      return this.invalid(req, 'offset must be an integer >= 0');
+    }
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    const offset = offsetText === undefined ? 0 : Number(offsetText);
+    const wanted = ids ? new Set(ids) : undefined;
+    const now = Date.now();
+    const jobs = this.jobs
+      .filter((j) => j.projectId === projectId && !j.hidden && (!wanted || wanted.has(j.requestId)))
+      .slice(offset, offset + limit)
+      .map((j) => this.view(j, now));
+    return jsonResponse({ request_id: req.requestId, jobs });
+  }
+
+  private show(projectId: string, jobId: string, req: CphRequest): HandlerResponse {
+    const job = this.byId.get(jobId);
+    if (!job || job.projectId !== projectId) {
+      return apigErrorResponse(404, CPH_ERRORS.jobNotFound, `Job ${jobId} not found.`, req.requestId);
+    }
+    return jsonResponse({ request_id: req.requestId, ...this.view(job) });
+  }
+}
+
+function isRunning(status: number): boolean {
+  return status !== 2 && status !== -1;
+}

@@ -1,0 +1,187 @@
+/**
+ * A local emulator of Huawei Cloud CPH, IAM and OBS over real HTTP on loopback, strict like the
+ * services: it verifies SDK-HMAC-SHA256 and OBS signatures, validates PushShareFiles bodies, runs
+ * jobs on a clock, stores objects on disk, and injects faults on demand.
+ *
+ *   const emu = await startEmulator();
+ *   emu.obs.putObject('cph-bucket', 'apps/app.tar', tarBytes);
+ *   emu.phones.set('server-1', { outcome: 'failure' });
+ *   emu.faults.add({ op: 'PushShareFiles', action: apigError(429, 'APIG.0308') });
+ *   … point the client at emu.url (CPH, IAM and OBS endpoints alike) …
+ *   await emu.close();
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CphState } from './cph.js';
+import { Faults } from './faults.js';
+import { ObsStore } from './obs.js';
+import { EmulatorServer } from './server.js';
+import type {
+  Credential,
+  EmulatorOptions,
+  EmulatorSettings,
+  Op,
+  PhoneBehaviour,
+  ProjectDef,
+  RecordedRequest,
+} from './types.js';
+
+export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord } from './cph.js';
+export { apigError, Faults, obsError, REQUEST_ID_PLACEHOLDER } from './faults.js';
+export type { MultipartUpload, ObjectInfo, ObsStore, StoredObject } from './obs.js';
+export type * from './types.js';
+
+export const DEFAULT_CREDENTIALS: Credential = {
+  accessKeyId: 'EMULATORAK0000000001',
+  secretAccessKey: 'emulator-secret-key-do-not-log',
+};
+
+/** Temporary credentials: requests must carry the token (`X-Security-Token` / `x-obs-security-token`), signed. */
+export const TEMP_CREDENTIALS: Required<Credential> = {
+  accessKeyId: 'EMULATORTEMPAK000001',
+  secretAccessKey: 'emulator-temp-secret-key-do-not-log',
+  securityToken:
+    'gQpjbi1lYXN0LTOEmulatorSecurityTokenDoNotLog-' +
+    'aW1wb3J0YW50OiB0aGlzIGlzIGEgZmFrZSB0b2tlbiBmb3IgdGVzdHM_' +
+    '9f8e7d6c5b4a39281706f5e4d3c2b1a0-ZW11bGF0b3ItdG9rZW4=',
+};
+
+export const DEFAULT_PROJECT_ID = '0123456789abcdef0123456789abcdef';
+export const DEFAULT_REGION = 'cn-east-3';
+export const DEFAULT_BUCKET = 'cph-bucket';
+
+export interface Emulator {
+  /** `http://127.0.0.1:PORT` — the endpoint for CPH, IAM and OBS alike (OBS path-style). */
+  readonly url: string;
+  readonly port: number;
+  /** Every request received, in arrival order (entries are completed when the answer is sent). */
+  readonly requests: RecordedRequest[];
+  /** Behaviour per server id; `set()` at any time, it applies to jobs created afterwards. */
+  readonly phones: Map<string, PhoneBehaviour>;
+  readonly obs: ObsStore;
+  /** Jobs and pushes seen so far; `view(job)` shows a job as the API would now. */
+  readonly cph: CphState;
+  readonly faults: Faults;
+  /** Live settings: change `clockSkewMs`, `requireObject`, … between requests. */
+  readonly settings: EmulatorSettings;
+  /** Accepted credentials (mutable). */
+  readonly credentials: Credential[];
+  /** IAM projects (mutable): make zero or two match a region to test the lookup's errors. */
+  readonly projects: ProjectDef[];
+  /** Requests per operation. */
+  countByOp(): Partial<Record<Op, number>>;
+  requestsFor(op: Op | Op[]): RecordedRequest[];
+  /**
+   * Back to the state right after start: recordings, jobs, phones, faults, settings, credentials,
+   * projects, open uploads, and objects (unless `keepObjects`).
+   */
+  reset(options?: { keepObjects?: boolean }): void;
+  /** Forget the recorded requests only. */
+  clearRequests(): void;
+  close(): Promise<void>;
+}
+
+function initialSettings(options: EmulatorOptions): EmulatorSettings {
+  return {
+    clockSkewMs: options.clockSkewMs ?? 0,
+    echoCanonicalRequest: options.echoCanonicalRequest ?? false,
+    requireObject: options.requireObject ?? true,
+    defaultJobDurationMs: options.defaultJobDurationMs ?? 300,
+    defaultPhone: options.defaultPhone ?? {},
+    discardObjectData: options.discardObjectData ?? false,
+    authLockoutThreshold: options.authLockoutThreshold ?? 0,
+    minPartSize: options.minPartSize ?? 100 * 1024,
+    phonesDir: options.phonesDir,
+  };
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const host = options.host ?? '127.0.0.1';
+  const settings = initialSettings(options);
+  const credentials: Credential[] = [];
+  const projects: ProjectDef[] = [];
+  const phones = new Map<string, PhoneBehaviour>();
+  const faults = new Faults();
+  const requests: RecordedRequest[] = [];
+  const fillFromOptions = () => {
+    credentials.splice(
+      0,
+      credentials.length,
+      ...(options.credentials ?? [DEFAULT_CREDENTIALS, TEMP_CREDENTIALS]),
+    );
+    projects.splice(
+      0,
+      projects.length,
+      ...(options.projects ?? [{ id: DEFAULT_PROJECT_ID, name: DEFAULT_REGION }]),
+    );
+    phones.clear();
+    for (const [id, behaviour] of Object.entries(options.phones ?? {})) phones.set(id, behaviour);
+    faults.clear();
+    for (const rule of options.faults ?? []) faults.add(rule);
+  };
+  fillFromOptions();
+
+  const dataDir = mkdtempSync(join(options.dataDir ?? tmpdir(), 'cph-emulator-'));
+  const obs = new ObsStore(join(dataDir, 'objects'), settings, options.buckets ?? [DEFAULT_BUCKET]);
+  const cph = new CphState(
+    settings,
+    phones,
+    () => projects,
+    obs,
+    () => Date.now() + settings.clockSkewMs,
+  );
+  const server = new EmulatorServer(
+    { settings, credentials, projects, faults, cph, obs, requests },
+    host,
+    options.keepAliveTimeoutMs ?? 15_000,
+  );
+  try {
+    await server.listen(options.port ?? 0);
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  let closed: Promise<void> | undefined;
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,
+    port: server.port,
+    requests,
+    phones,
+    obs,
+    cph,
+    faults,
+    settings,
+    credentials,
+    projects,
+    countByOp() {
+      const counts: Partial<Record<Op, number>> = {};
+      for (const r of requests) counts[r.op] = (counts[r.op] ?? 0) + 1;
+      return counts;
+    },
+    requestsFor(op) {
+      const ops = Array.isArray(op) ? op : [op];
+      return requests.filter((r) => ops.includes(r.op));
+    },
+    reset(resetOptions = {}) {
+      requests.length = 0;
+      Object.assign(settings, initialSettings(options));
+      fillFromOptions();
+      cph.reset();
+      obs.reset({ keepObjects: resetOptions.keepObjects === true });
+      server.reset();
+    },
+    clearRequests() {
+      requests.length = 0;
+    },
+    close() {
+      closed ??= (async () => {
+        cph.close();
+        await server.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      })();
+      return closed;
+    },
+  };
+}

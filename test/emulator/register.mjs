@@ -1,0 +1,2 @@
+// `node --import ./test/emulator/register.mjs test/emulator/cli.ts`: lets node run the TypeScript sources.
+import 'tsx';

@@ -1,0 +1,76 @@
+/**
+ * Shared set-up for end-to-end tests: an emulator, inputs pointing at it, and a
+ * run wrapper that checks, on every run, that no secret reached anything the
+ * action wrote.
+ */
+import { expect } from 'vitest';
+import {
+  DEFAULT_CREDENTIALS,
+  DEFAULT_PROJECT_ID,
+  type Emulator,
+  TEMP_CREDENTIALS,
+} from '../emulator/index.js';
+import { type ActionRun, type RunOptions, runAction } from './run-action.js';
+
+export { DEFAULT_CREDENTIALS, DEFAULT_PROJECT_ID, TEMP_CREDENTIALS };
+
+export const BUCKET = 'cph-bucket';
+export const OBJECT = 'releases/game-1.2.3.tar';
+
+export function serverIds(n: number, prefix = 'srv'): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(4, '0')}`);
+}
+
+/** Inputs for a run against `emu` with the default credentials and no waiting delays beyond 1 s. */
+export function baseInputs(emu: Emulator, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    region: 'cn-east-3',
+    'project-id': DEFAULT_PROJECT_ID,
+    'access-key-id': DEFAULT_CREDENTIALS.accessKeyId,
+    'secret-access-key': DEFAULT_CREDENTIALS.secretAccessKey,
+    bucket: BUCKET,
+    'object-path': OBJECT,
+    'server-ids': 'srv-0001,srv-0002,srv-0003',
+    'poll-interval': '1',
+    'wait-timeout': '60',
+    'cph-endpoint': emu.url,
+    'obs-endpoint': emu.url,
+    'iam-endpoint': emu.url,
+    ...extra,
+  };
+}
+
+const SECRETS = [
+  DEFAULT_CREDENTIALS.secretAccessKey,
+  TEMP_CREDENTIALS.secretAccessKey,
+  TEMP_CREDENTIALS.securityToken,
+].filter((s): s is string => !!s);
+
+/** Every test run goes through here: no SK or token in logs, outputs or summary, whatever the outcome. */
+export async function run(options: RunOptions): Promise<ActionRun> {
+  const result = await runAction(options);
+  for (const secret of SECRETS) {
+    expect(result.everything.includes(secret), 'a secret leaked into what the action wrote').toBe(false);
+  }
+  return result;
+}
+
+export function jobsOutput(result: ActionRun): Array<{
+  server_id: string;
+  job_id: string | null;
+  status: string;
+  error_code: string | null;
+  error_msg: string | null;
+}> {
+  return JSON.parse(result.outputs.jobs ?? 'null');
+}
+
+/** The last `::error::` line: the one the step failed with. */
+export function failureLine(result: ActionRun): string {
+  return (
+    result.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('::error::'))
+      .pop() ?? ''
+  );
+}
