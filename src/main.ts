@@ -20,7 +20,7 @@ import type { RunReport, ServerResult } from './report/results.js';
 import { buildSummary } from './report/summary.js';
 import { TarError } from './tar/inspect.js';
 import { type FileScan, scanFile } from './tar/scan.js';
-import { uploadFile } from './upload/upload.js';
+import { type UploadResult, uploadFile } from './upload/upload.js';
 import { chunk } from './util/pool.js';
 import { VERSION } from './version.js';
 
@@ -90,9 +90,9 @@ function listSome(ids: string[], max = 5): string {
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const redactor = new Redactor();
   let report: RunReport | undefined;
-  let config: Config | undefined;
+  let writeSummary = false;
   try {
-    config = readConfig({
+    const config = readConfig({
       getInput: (name) => core.getInput(name),
       env,
       onSecret: (value) => {
@@ -100,10 +100,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
         redactor.add(value);
       },
     });
-    const { timeoutMs, retry } = knobs(env);
-    for (const id of config.duplicateServerIds)
-      core.warning(`server id ${id} is listed more than once; pushing to it once`);
-
+    writeSummary = config.summary;
+    const tuning = knobs(env);
     report = {
       projectId: config.projectId,
       bucket: config.bucket,
@@ -114,95 +112,19 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       dryRun: config.dryRun,
       git: gitContext(env),
     };
-
-    const scan = config.file ? await group('Inspect tar', () => inspect(config as Config)) : undefined;
-    if (scan) report.file = { size: scan.size, md5Hex: scan.md5Hex };
-
-    if (config.dryRun) {
-      printPlan(config, scan);
-      report.servers = config.serverIds.map((id) => planned(id, 'planned'));
-      return;
-    }
-
-    const ctx: ClientContext = {
-      dispatcher: createDispatcher(),
-      credentials: config.credentials,
-      redactor,
-      timeoutMs,
-      retry,
-      log: (message) => core.info(message),
-      userAgent: `cph-publish/${VERSION}`,
-    };
-
-    if (config.file && scan) {
-      const obs = new ObsClient(ctx, { endpoint: config.obsEndpoint, bucket: config.bucket });
-      const result = await group('Upload', async () => {
-        core.info(
-          `Uploading ${config?.file} (${(scan.size / MiB).toFixed(1)} MiB) to obs://${config?.bucket}/${config?.objectPath}`,
-        );
-        let lastLog = Date.now();
-        const started = Date.now();
-        const result = await uploadFile(
-          obs,
-          {
-            path: config?.file as string,
-            key: (config as Config).objectPath,
-            scan,
-            skipUnchanged: (config as Config).skipUnchanged,
-          },
-          {
-            progress: (sent, total) => {
-              const now = Date.now();
-              if (now - lastLog < 5000) return;
-              lastLog = now;
-              const rate = sent / MiB / Math.max(0.001, (now - started) / 1000);
-              core.info(
-                `Uploaded ${Math.floor((sent / total) * 100)}% (${(sent / MiB).toFixed(1)} of ${(total / MiB).toFixed(1)} MiB), ${rate.toFixed(1)} MiB/s`,
-              );
-            },
-            log: (message) => core.info(message),
-            warn: (message) => core.warning(redactor.redact(message)),
-          },
-        );
-        if (result.uploaded) {
-          const rate = scan.size / MiB / Math.max(0.001, result.seconds);
-          core.info(
-            `Uploaded ${(scan.size / MiB).toFixed(1)} MiB in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} MiB/s)` +
-              (result.multipart ? ` in ${result.parts} parts` : ' in one PUT'),
-          );
-        } else {
-          core.info(`Upload skipped: ${result.skipped}`);
-        }
-        return result;
-      });
-      report.uploaded = result.uploaded;
-      if (report.file && result.skipped) report.file.skipped = result.skipped;
-    }
-
-    const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
-    if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
-    report.projectId = projectId;
-    const target: CphTarget = { endpoint: config.cphEndpoint, projectId };
-
-    const { tracked, pushError } = await group('Push', () =>
-      push(ctx, target, config as Config, report as RunReport),
-    );
-
-    if (config.wait && tracked.length > 0) {
-      await group('Wait', () => wait(ctx, target, config as Config, report as RunReport, tracked));
-    }
-    if (pushError) throw pushError;
-    judge(report);
+    await publish(config, report, { redactor, ...tuning });
   } catch (error) {
     const line = failureLine(error, redactor);
     if (report) report.failure = line;
     core.setFailed(line);
     if (core.isDebug() && error instanceof Error && error.stack) core.debug(redactor.redact(error.stack));
   } finally {
+    // Outputs and summary are written whatever happened, for everything that was submitted.
     if (report) {
-      for (const [name, value] of Object.entries(buildOutputs(report)))
+      for (const [name, value] of Object.entries(buildOutputs(report))) {
         core.setOutput(name, redactor.redact(value));
-      if (config?.summary) {
+      }
+      if (writeSummary) {
         try {
           await core.summary.addRaw(redactor.redact(buildSummary(report))).write();
         } catch (error) {
@@ -213,6 +135,61 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       }
     }
   }
+}
+
+/** The pipeline proper; it fills `report` as it goes and throws on the first failure that ends the run. */
+async function publish(
+  config: Config,
+  report: RunReport,
+  tuning: { redactor: Redactor; timeoutMs: number; retry: RetryPolicy },
+): Promise<void> {
+  for (const id of config.duplicateServerIds) {
+    core.warning(`server id ${id} is listed more than once; pushing to it once`);
+  }
+
+  const scan = config.file ? await group('Inspect tar', () => inspect(config)) : undefined;
+  if (scan) report.file = { size: scan.size, md5Hex: scan.md5Hex };
+
+  if (config.dryRun) {
+    printPlan(config, scan);
+    report.servers = config.serverIds.map((id) => planned(id, 'planned'));
+    return;
+  }
+
+  const ctx: ClientContext = {
+    dispatcher: createDispatcher(),
+    credentials: config.credentials,
+    redactor: tuning.redactor,
+    timeoutMs: tuning.timeoutMs,
+    retry: tuning.retry,
+    log: (message) => core.info(message),
+    userAgent: `cph-publish/${VERSION}`,
+  };
+
+  if (config.file && scan) {
+    const file = config.file;
+    const result = await group('Upload', () => upload(ctx, config, file, scan));
+    report.uploaded = result.uploaded;
+    if (report.file && result.skipped) report.file.skipped = result.skipped;
+  }
+
+  const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
+  if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
+  report.projectId = projectId;
+  const target: CphTarget = { endpoint: config.cphEndpoint, projectId };
+
+  const { tracked, pushError } = await group('Push', () => push(ctx, target, config, report));
+  let waitError: unknown;
+  if (config.wait && tracked.length > 0) {
+    // After a failed batch the jobs already started are still followed, so the
+    // outputs say how they ended; the push failure stays the headline.
+    await group('Wait', () => wait(ctx, target, config, report, tracked)).catch((error: unknown) => {
+      waitError = error;
+    });
+  }
+  if (pushError) throw pushError;
+  if (waitError) throw waitError;
+  judge(report);
 }
 
 function planned(
@@ -229,9 +206,57 @@ function planned(
   };
 }
 
+/** A progress reporter that logs percent and MiB/s at most every 5 s. */
+function throttledProgress(verb: string, started: number): (done: number, total: number) => void {
+  let lastLog = started;
+  return (done, total) => {
+    const now = Date.now();
+    if (now - lastLog < 5000 || done >= total) return;
+    lastLog = now;
+    const rate = done / MiB / Math.max(0.001, (now - started) / 1000);
+    core.info(
+      `${verb} ${Math.floor((done / total) * 100)}% (${(done / MiB).toFixed(1)} of ${(total / MiB).toFixed(1)} MiB), ${rate.toFixed(1)} MiB/s`,
+    );
+  };
+}
+
+async function upload(
+  ctx: ClientContext,
+  config: Config,
+  file: string,
+  scan: FileScan,
+): Promise<UploadResult> {
+  const obs = new ObsClient(ctx, { endpoint: config.obsEndpoint, bucket: config.bucket });
+  core.info(
+    `Uploading ${file} (${(scan.size / MiB).toFixed(1)} MiB) to obs://${config.bucket}/${config.objectPath}`,
+  );
+  const result = await uploadFile(
+    obs,
+    { path: file, key: config.objectPath, scan, skipUnchanged: config.skipUnchanged },
+    {
+      progress: throttledProgress('Uploaded', Date.now()),
+      log: (message) => core.info(message),
+      warn: (message) => core.warning(ctx.redactor.redact(message)),
+    },
+  );
+  if (result.uploaded) {
+    const rate = scan.size / MiB / Math.max(0.001, result.seconds);
+    core.info(
+      `Uploaded ${(scan.size / MiB).toFixed(1)} MiB in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} MiB/s)` +
+        (result.multipart ? ` in ${result.parts} parts` : ' in one PUT'),
+    );
+  } else {
+    core.info(`Upload skipped: ${result.skipped}`);
+  }
+  return result;
+}
+
 async function inspect(config: Config): Promise<FileScan> {
   const started = Date.now();
-  const scan = await scanFile(config.file as string, { strictLayout: config.strictLayout });
+  const scan = await scanFile(config.file as string, {
+    strictLayout: config.strictLayout,
+    onProgress: throttledProgress('Read', started),
+  });
   const secs = (Date.now() - started) / 1000;
   core.info(
     `${config.file}: ${scan.tar.entries} entries, ${(scan.tar.totalBytes / MiB).toFixed(1)} MiB of file data, ` +

@@ -117,6 +117,30 @@ describe('push and wait', () => {
     expect(result.stdout).toMatch(/PushShareFiles: HTTP 429; retrying/);
   });
 
+  it('stops pushing after a batch fails for good, still follows the jobs already started, and reports every server', async () => {
+    const ids = serverIds(250);
+    emu.faults.add({ op: 'PushShareFiles', action: { kind: 'delay', ms: 1 } });
+    emu.faults.add({ op: 'PushShareFiles', action: apigError(400, 'CPS.0001', 'Invalid parameter') });
+    const result = await run({ inputs: baseInputs(emu, { 'server-ids': ids.join(',') }) });
+    expect(result.code).not.toBe(0);
+    expect(emu.requests.filter((r) => r.op === 'PushShareFiles')).toHaveLength(2);
+    const jobs = jobsOutput(result);
+    expect(jobs).toHaveLength(250);
+    expect(jobs.slice(0, 100).every((j) => j.status === 'succeeded')).toBe(true);
+    expect(jobs.slice(100, 200).every((j) => j.status === 'rejected' && j.error_code === 'CPS.0001')).toBe(
+      true,
+    );
+    expect(
+      jobs
+        .slice(200)
+        .every((j) => j.status === 'rejected' && /not pushed: batch 2 failed/.test(j.error_msg ?? '')),
+    ).toBe(true);
+    expect(JSON.parse(result.outputs['request-ids'] ?? '')).toHaveLength(1);
+    expect(failureLine(result)).toMatch(
+      /PushShareFiles failed: Invalid parameter \(HTTP 400, error code CPS\.0001, request id \S+\)/,
+    );
+  });
+
   it('looks up the project id with temporary credentials from HUAWEI_CLOUD_* variables and signs the token', async () => {
     const inputs = baseInputs(emu);
     for (const name of ['region', 'project-id', 'access-key-id', 'secret-access-key']) delete inputs[name];
