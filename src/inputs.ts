@@ -22,6 +22,8 @@ export interface Config {
   serverIds: string[];
   /** The ids dropped as duplicates, each once (the caller warns). */
   duplicateServerIds: string[];
+  /** Things that are allowed but probably not meant (the caller warns). */
+  warnings: string[];
   batchSize: number;
   wait: boolean;
   waitTimeoutSeconds: number;
@@ -120,6 +122,7 @@ export function readConfig(src: InputSource): Config {
     file,
     serverIds: serverIds.ids,
     duplicateServerIds: serverIds.duplicates,
+    warnings: v.warnings,
     batchSize,
     wait,
     waitTimeoutSeconds,
@@ -176,6 +179,7 @@ interface Found {
 /** Reads inputs and collects problems; values returned alongside a problem are never used. */
 class Validation {
   readonly problems: InputProblem[] = [];
+  readonly warnings: string[] = [];
 
   constructor(private readonly src: InputSource) {}
 
@@ -234,6 +238,14 @@ class Validation {
       );
     }
     if (!ak || !sk) return undefined;
+    if (token?.env && !ak.env) {
+      // Each credential falls back on its own, so a token left in the environment by an
+      // earlier step would be sent with unrelated long-term keys, and every request refused.
+      this.warnings.push(
+        `the security token comes from ${token.env} while the AK/SK come from the inputs; ` +
+          "if these are long-term keys, unset that variable or pass 'security-token' explicitly",
+      );
+    }
     return token
       ? { accessKeyId: ak.value, secretAccessKey: sk.value, securityToken: token.value }
       : { accessKeyId: ak.value, secretAccessKey: sk.value };

@@ -146,6 +146,7 @@ async function publish(
   for (const id of config.duplicateServerIds) {
     core.warning(`server id ${id} is listed more than once; pushing to it once`);
   }
+  for (const warning of config.warnings) core.warning(warning);
 
   const scan = config.file ? await group('Inspect tar', () => inspect(config)) : undefined;
   if (scan) report.file = { size: scan.size, md5Hex: scan.md5Hex };

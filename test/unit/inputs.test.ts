@@ -82,6 +82,7 @@ describe('readConfig: valid inputs', () => {
       file: undefined,
       serverIds: ['server-1'],
       duplicateServerIds: [],
+      warnings: [],
       batchSize: 100,
       wait: true,
       waitTimeoutSeconds: 1800,
@@ -217,6 +218,25 @@ describe('readConfig: precedence (input > HUAWEI_CLOUD_* > HUAWEICLOUD_SDK_*)', 
         expect(read(input, { [input]: '' }, { [envs[0]!]: '  ', [envs[1]!]: fromSecond })).toBe(fromSecond);
       });
     }
+  });
+
+  it('warns when a token from the environment would be sent with AK/SK from the inputs', () => {
+    const mixed = readConfig(source({}, { HUAWEI_CLOUD_SECURITY_TOKEN: 'TOKEN-ENV' }).src);
+    expect(mixed.warnings).toEqual([
+      "the security token comes from HUAWEI_CLOUD_SECURITY_TOKEN while the AK/SK come from the inputs; if these are long-term keys, unset that variable or pass 'security-token' explicitly",
+    ]);
+    const allEnv = readConfig(
+      source(
+        { 'access-key-id': '', 'secret-access-key': '' },
+        {
+          HUAWEI_CLOUD_ACCESS_KEY_ID: AK,
+          HUAWEI_CLOUD_SECRET_ACCESS_KEY: SK,
+          HUAWEI_CLOUD_SECURITY_TOKEN: 'TOKEN-ENV',
+        },
+      ).src,
+    );
+    expect(allEnv.warnings).toEqual([]);
+    expect(readConfig(source({ 'security-token': 'TOKEN-INPUT' }).src).warnings).toEqual([]);
   });
 
   it('is undefined for project-id and security-token when set nowhere', () => {
