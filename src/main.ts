@@ -87,6 +87,17 @@ function listSome(ids: string[], max = 5): string {
   return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
 }
 
+const EMPTY_OUTPUTS: Record<string, string> = {
+  'project-id': '',
+  'object-url': '',
+  uploaded: 'false',
+  'request-ids': '[]',
+  'job-ids': '[]',
+  jobs: '[]',
+  'succeeded-server-ids': '[]',
+  'failed-server-ids': '[]',
+};
+
 export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const redactor = new Redactor();
   let report: RunReport | undefined;
@@ -119,11 +130,12 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     core.setFailed(line);
     if (core.isDebug() && error instanceof Error && error.stack) core.debug(redactor.redact(error.stack));
   } finally {
-    // Outputs and summary are written whatever happened, for everything that was submitted.
+    // Outputs are written whatever happened, for everything that was submitted; before
+    // that (bad input) they are empty but still valid JSON, so `fromJSON` in a later
+    // `if: always()` step does not fail too.
+    const outputs = report ? buildOutputs(report) : EMPTY_OUTPUTS;
+    for (const [name, value] of Object.entries(outputs)) core.setOutput(name, redactor.redact(value));
     if (report) {
-      for (const [name, value] of Object.entries(buildOutputs(report))) {
-        core.setOutput(name, redactor.redact(value));
-      }
       if (writeSummary) {
         try {
           await core.summary.addRaw(redactor.redact(buildSummary(report))).write();

@@ -251,5 +251,9 @@ describe('bad input', () => {
     expect(line).toContain('HUAWEI_CLOUD_SECRET_ACCESS_KEY');
     expect(line).toContain('HUAWEICLOUD_SDK_SK');
     expect(emu.requests).toHaveLength(0);
+    // Outputs stay valid JSON for `fromJSON` in an `if: always()` step.
+    expect(result.outputs.jobs).toBe('[]');
+    expect(result.outputs['failed-server-ids']).toBe('[]');
+    expect(result.outputs.uploaded).toBe('false');
   });
 });
