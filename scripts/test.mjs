@@ -10,7 +10,11 @@ const major = Number(process.versions.node.split('.')[0]);
 const result =
   major >= 24
     ? spawnSync(process.execPath, [vitest, ...args], { stdio: 'inherit' })
-    : spawnSync('npx', ['-y', '-p', 'node@24', '--', 'node', vitest, ...args], { stdio: 'inherit' });
+    : // npx is npx.cmd on Windows, which only a shell can start.
+      spawnSync('npx', ['-y', '-p', 'node@24', '--', 'node', vitest, ...args], {
+        stdio: 'inherit',
+        shell: process.platform === 'win32',
+      });
 if (result.error) {
   console.error(`cannot start the tests: ${result.error.message}`);
   process.exit(1);
