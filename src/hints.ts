@@ -53,7 +53,7 @@ export function hintFor(
   if (status !== undefined && status >= 500)
     return 'the service failed; run again later, and check the Huawei Cloud status page';
   if (status === undefined) {
-    return 'check the endpoint inputs, the network and the HTTPS_PROXY / NO_PROXY settings of the runner';
+    return "check the endpoint inputs, the network and the runner's proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)";
   }
   return undefined;
 }

@@ -5,8 +5,15 @@
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import connect from 'undici/lib/api/api-connect.js';
 import request from 'undici/lib/api/api-request.js';
+import DispatcherBase from 'undici/lib/dispatcher/dispatcher.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+
+// undici's index puts its API methods on every dispatcher, and ProxyAgent opens its CONNECT
+// tunnels with `this[kClient].connect()`. Importing deep skips the index, so without this
+// line every request through HTTPS_PROXY / HTTP_PROXY fails with "….connect is not a function".
+(DispatcherBase.prototype as { connect?: unknown }).connect ??= connect;
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -117,12 +124,15 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
   } catch (error) {
     if (error instanceof NetworkError) throw error;
     if (controller.signal.aborted) throw timeoutError;
-    const code = errorCode(error);
     const reason = error instanceof Error ? error.message : String(error);
+    // undici's ProxyAgent: the proxy refused the CONNECT tunnel (407, 403, 502…); the request
+    // itself was never sent.
+    const tunnelRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(reason);
+    const code = tunnelRefused ? 'PROXY_REFUSED' : errorCode(error);
     throw new NetworkError(
-      `cannot reach ${req.url.host}: ${reason} (${code})`,
+      `cannot reach ${req.url.host}${tunnelRefused ? ' through the proxy' : ''}: ${reason} (${code})`,
       code,
-      !NOT_SENT_CODES.has(code),
+      !tunnelRefused && !NOT_SENT_CODES.has(code),
       {
         cause: error,
       },

@@ -137,7 +137,14 @@ export class ObsClient {
           const decision = judgeIdempotent(outcome as AttemptOutcome);
           // An <Error> inside a 200 (documented for CompleteMultipartUpload) is a
           // failure; retry it like a 500 since the request is safe to repeat.
-          if ('value' in outcome && !decision.retry && isErrorBody(outcome.value as HttpResponse)) {
+          // Only a 2xx: a 4xx with its <Error> body is as final as any other 4xx.
+          if (
+            'value' in outcome &&
+            !decision.retry &&
+            outcome.value.status >= 200 &&
+            outcome.value.status < 300 &&
+            isErrorBody(outcome.value as HttpResponse)
+          ) {
             return { retry: true, reason: `HTTP ${outcome.value.status} with an <Error> body` };
           }
           return decision;
@@ -221,8 +228,21 @@ export class ObsClient {
       subresources: { uploads: undefined },
       headers,
     });
-    const uploadId = xmlText(res.body.toString('utf8'), 'UploadId');
-    if (!uploadId) throw this.failure('InitiateMultipartUpload', { ...res, status: res.status });
+    const text = res.body.toString('utf8');
+    const uploadId = xmlText(text, 'UploadId');
+    if (!uploadId) {
+      const oneLine = text.replace(/\s+/g, ' ').trim();
+      throw new ServiceError({
+        service: 'OBS',
+        operation: 'InitiateMultipartUpload',
+        status: res.status,
+        requestId: res.headers['x-obs-request-id'],
+        detail: this.ctx.redactor.redact(
+          `the answer has no UploadId: ${oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine || '(empty)'}`,
+        ),
+        hint: 'a proxy or gateway may be answering instead of OBS: check obs-endpoint and the proxy settings',
+      });
+    }
     return uploadId;
   }
 

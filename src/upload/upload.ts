@@ -5,7 +5,8 @@
  * the caller pushes nothing).
  */
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
+import { ServiceError } from '../errors.js';
 import type { ObsClient } from '../huawei/obs.js';
 import type { FileScan } from '../tar/scan.js';
 import { mapPool } from '../util/pool.js';
@@ -49,17 +50,27 @@ class Progress {
     let counted = 0;
     return {
       open: () => {
-        const stream = createReadStream(path, {
+        const file = createReadStream(path, {
           start: offset,
           end: offset + length - 1,
           highWaterMark: 1024 * 1024,
         });
-        stream.on('data', (chunk) => {
-          counted += chunk.length;
-          this.sent += chunk.length;
-          this.report?.(this.sent, this.total);
+        // Count in a pass-through, not with a 'data' listener: that would set the file flowing
+        // before the HTTP client reads it, and the bytes read meanwhile (while a connection,
+        // a TLS handshake or a proxy tunnel is still being set up) would be lost.
+        const progress = this;
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            counted += chunk.length;
+            progress.sent += chunk.length;
+            progress.report?.(progress.sent, progress.total);
+            callback(null, chunk);
+          },
         });
-        return stream;
+        pipeline(file, counter, (error) => {
+          if (error) counter.destroy(error);
+        });
+        return counter;
       },
       retried: () => {
         this.sent -= counted;
@@ -117,7 +128,19 @@ export async function uploadFile(
       );
       return { partNumber: part.partNumber, etag };
     });
-    await obs.completeMultipartUpload(key, uploadId, etags);
+    try {
+      await obs.completeMultipartUpload(key, uploadId, etags);
+    } catch (error) {
+      // A retried complete meets NoSuchUpload when OBS completed the first attempt but its
+      // answer was lost: the object is then there, with our size and MD5.
+      if (!(error instanceof ServiceError && error.code === 'NoSuchUpload')) throw error;
+      const existing = await obs.headObject(key);
+      if (!(existing && existing.size === scan.size && existing.md5Hex?.toLowerCase() === scan.md5Hex))
+        throw error;
+      events.log?.(
+        `CompleteMultipartUpload's answer was lost, but the object is complete (size and MD5 match)`,
+      );
+    }
   } catch (error) {
     try {
       await obs.abortMultipartUpload(key, uploadId);
