@@ -54,7 +54,8 @@ export function describeFault(action: FaultAction): string {
     case 'delay':
       return `delay:${action.ms}`;
     case 'refuse':
-      return `refuse:${action.ms}`;
+    case 'refuse-after':
+      return `${action.kind}:${action.ms}`;
     default:
       return action.kind;
   }

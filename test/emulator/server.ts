@@ -218,12 +218,12 @@ export class EmulatorServer {
     this.seq = 0;
   }
 
-  /** Stop accepting connections for `ms`, then listen again on the same port. */
-  private refuse(ms: number): void {
+  /** Stop accepting connections for `ms`, then listen again on the same port. `keep` stays open (refuse-after). */
+  private refuse(ms: number, keep?: Socket): void {
     if (this.refusing || this.closed) return;
     this.refusing = true;
     this.server.close();
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.sockets) if (socket !== keep) socket.destroy();
     const relisten = () => {
       this.refuseTimer = undefined;
       if (this.closed) return;
@@ -275,7 +275,7 @@ export class EmulatorServer {
     if (fault) record.fault = describeFault(fault);
     res.on('close', () => {
       record.endTime ??= Date.now();
-      if (!res.writableFinished && !fault?.kind.startsWith('drop') && fault?.kind !== 'refuse')
+      if (!res.writableFinished && !fault?.kind.startsWith('drop') && !fault?.kind.startsWith('refuse'))
         record.aborted = true;
     });
 
@@ -300,6 +300,12 @@ export class EmulatorServer {
         record.endTime = Date.now();
         req.socket.destroy();
         return;
+      }
+      if (fault?.kind === 'refuse-after') {
+        // The listener closes before the answer leaves, and the answer closes its connection,
+        // so whatever the client sends next needs a new connection and is refused.
+        this.refuse(fault.ms, req.socket);
+        response.closeConnection = true;
       }
       await this.send(req, res, route.service, record.requestId, response);
     } catch {

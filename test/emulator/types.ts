@@ -71,7 +71,12 @@ export type FaultAction =
   /** Handle the request fully (side effects happen), then destroy the socket without answering. */
   | { kind: 'drop-after' }
   /** Drop this request, close the listener and every open socket for `ms`, then listen again on the same port. */
-  | { kind: 'refuse'; ms: number };
+  | { kind: 'refuse'; ms: number }
+  /**
+   * Handle and answer this request (with `Connection: close`), but close the listener and every
+   * other socket first, for `ms`: the client's NEXT request meets ECONNREFUSED, certainly unsent.
+   */
+  | { kind: 'refuse-after'; ms: number };
 
 export interface FaultRule {
   op: Op | Op[] | '*';
@@ -107,7 +112,7 @@ export interface RecordedRequest {
   authOk: boolean;
   /** Why authentication failed. */
   authError?: string;
-  /** The fault that hit this request, e.g. `status:503`, `delay:200`, `drop`, `drop-after`, `refuse:300`. */
+  /** The fault that hit this request, e.g. `status:503`, `delay:200`, `drop`, `drop-after`, `refuse:300`, `refuse-after:300`. */
   fault?: string;
   /** The client went away before the request was handled. */
   aborted?: boolean;
