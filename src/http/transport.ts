@@ -3,7 +3,6 @@
  * a deadline on every request, and errors that say whether the request may
  * have reached the server (which decides whether a POST may be repeated).
  */
-import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import connect from 'undici/lib/api/api-connect.js';
 import request from 'undici/lib/api/api-request.js';
@@ -17,12 +16,15 @@ import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
+/** Opens a streamed body (a Readable is one too); called once per attempt. */
+export type BodySource = () => AsyncIterable<Uint8Array>;
+
 export interface HttpRequest {
   method: HttpMethod;
   url: URL;
   headers: Record<string, string>;
   /** A factory for streamed bodies, so that a retry can open the data again. */
-  body?: string | Uint8Array | (() => Readable);
+  body?: string | Uint8Array | BodySource;
   timeoutMs: number;
 }
 
@@ -93,7 +95,10 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
   );
   const timer = setTimeout(() => controller.abort(timeoutError), req.timeoutMs);
   try {
-    const body = typeof req.body === 'function' ? req.body() : req.body;
+    // undici takes async iterables as bodies (writeIterable), though its types list only Readable.
+    const body = (
+      typeof req.body === 'function' ? req.body() : req.body
+    ) as Dispatcher.DispatchOptions['body'];
     const res = await request.call(dispatcher, {
       origin: req.url.origin,
       path: `${req.url.pathname}${req.url.search}`,

@@ -4,11 +4,10 @@
  * read without depending on its namespace.
  */
 import { isIP } from 'node:net';
-import type { Readable } from 'node:stream';
 import { ServiceError } from '../errors.js';
 import { hintFor } from '../hints.js';
 import { type AttemptOutcome, judgeIdempotent, withRetry } from '../http/retry.js';
-import { type HttpMethod, type HttpResponse, send } from '../http/transport.js';
+import { type BodySource, type HttpMethod, type HttpResponse, send } from '../http/transport.js';
 import type { ClientContext } from './context.js';
 import { signObsRequest } from './sign-obs.js';
 
@@ -30,7 +29,7 @@ interface ObsCall {
   key: string;
   subresources?: Record<string, string | undefined>;
   headers?: Record<string, string>;
-  body?: string | Uint8Array | (() => Readable);
+  body?: string | Uint8Array | BodySource;
   timeoutMs?: number;
   /** Statuses that are answers, not failures (HEAD's 404). */
   accept?: number[];
@@ -202,7 +201,7 @@ export class ObsClient {
 
   async putObject(
     key: string,
-    object: { body: () => Readable; length: number; md5Base64: string; headers: Record<string, string> },
+    object: { body: BodySource; length: number; md5Base64: string; headers: Record<string, string> },
     onRetry?: () => void,
   ): Promise<void> {
     await this.call({
@@ -250,7 +249,7 @@ export class ObsClient {
   async uploadPart(
     key: string,
     uploadId: string,
-    part: { partNumber: number; length: number; md5Base64: string; body: () => Readable },
+    part: { partNumber: number; length: number; md5Base64: string; body: BodySource },
     onRetry?: () => void,
   ): Promise<string> {
     const res = await this.call({
