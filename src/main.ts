@@ -1,9 +1,8 @@
 /**
  * The pipeline, and the only place that knows its order:
  * inputs → plan → (tar check → upload) → push → (wait) → report.
- * @actions/core is used here and nowhere below.
+ * The Actions toolkit (src/toolkit.ts) is used here and nowhere below.
  */
-import * as core from '@actions/core';
 import { InputError, ServiceError } from './errors.js';
 import { JOB_FAILURE_HINT } from './hints.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './http/retry.js';
@@ -20,6 +19,7 @@ import type { RunReport, ServerResult } from './report/results.js';
 import { buildSummary } from './report/summary.js';
 import { TarError } from './tar/inspect.js';
 import { type FileScan, scanFile } from './tar/scan.js';
+import * as core from './toolkit.js';
 import { type UploadResult, uploadFile } from './upload/upload.js';
 import { chunk } from './util/pool.js';
 import { VERSION } from './version.js';
