@@ -6,7 +6,7 @@
  */
 import { open } from 'node:fs/promises';
 import { ServiceError } from '../errors.js';
-import type { ObsClient } from '../huawei/obs.js';
+import type { ObsClient, ObsObjectInfo } from '../huawei/obs.js';
 import type { FileScan } from '../tar/scan.js';
 import { mapPool } from '../util/pool.js';
 
@@ -36,7 +36,7 @@ export interface UploadEvents {
   warn?(message: string): void;
 }
 
-const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 256 * 1024;
 /**
  * Buffers per body, reused in turn. undici asks for the next chunk only once the
  * socket has taken the previous one below its high-water mark (it awaits 'drain'
@@ -46,26 +46,47 @@ const CHUNK_BYTES = 1024 * 1024;
 const RING_SIZE = 3;
 
 /**
- * Reads `[offset, offset + length)` of `path` as an async iterable for undici.
+ * Rings of read buffers, allocated once and lent to one body at a time, all its
+ * attempts included; a ring comes back only when the request has settled, so no
+ * socket still holds one of its buffers.
  *
- * A read stream allocates a fresh buffer for every chunk, 1,024 per GiB, and the
- * garbage piles up to 60-70 MiB before a collection (bench/upload.ts); a small
- * ring of reused buffers keeps the upload's memory flat and saves the allocations.
+ * A read stream allocates a fresh buffer for every chunk (1,024 per GiB) and
+ * fresh buffers per part still make 3 GiB of garbage per GiB sent; either way
+ * it piles up to 60-70 MiB before a collection (bench/upload.ts). Reused rings
+ * keep the upload's memory flat: PARTS_IN_FLIGHT × RING_SIZE MiB.
  */
+class RingPool {
+  private readonly free: Buffer[][] = [];
+
+  async lend<T>(use: (ring: Buffer[]) => Promise<T>): Promise<T> {
+    const ring =
+      this.free.pop() ?? Array.from({ length: RING_SIZE }, () => Buffer.allocUnsafeSlow(CHUNK_BYTES));
+    try {
+      return await use(ring);
+    } finally {
+      this.free.push(ring);
+    }
+  }
+}
+
+/** Reads `[offset, offset + length)` of `path` through `ring`, as an async iterable for undici. */
 async function* readRange(
   path: string,
-  offset: number,
-  length: number,
+  range: { offset: number; length: number },
+  ring: Buffer[],
   onChunk: (bytes: number) => void,
 ): AsyncGenerator<Uint8Array> {
+  const { offset, length } = range;
   const handle = await open(path, 'r');
   try {
-    const ring = Array.from({ length: Math.min(RING_SIZE, Math.ceil(length / CHUNK_BYTES)) }, () =>
-      Buffer.allocUnsafeSlow(CHUNK_BYTES),
-    );
     for (let done = 0, turn = 0; done < length; turn++) {
       const buffer = ring[turn % ring.length] as Buffer;
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK_BYTES, length - done), offset + done);
+      const { bytesRead } = await handle.read(
+        buffer,
+        0,
+        Math.min(buffer.length, length - done),
+        offset + done,
+      );
       if (bytesRead === 0) throw new Error(`file '${path}' shrank while it was being uploaded`);
       done += bytesRead;
       onChunk(bytesRead);
@@ -84,16 +105,16 @@ class Progress {
     private readonly report?: (sent: number, total: number) => void,
   ) {}
 
-  /** A body factory for `[offset, offset + length)` of `path` (one call per attempt) and its undo. */
+  /** A body factory for a range of `path` (one call per attempt) and its undo. */
   opener(
     path: string,
-    offset: number,
-    length: number,
+    range: { offset: number; length: number },
+    ring: Buffer[],
   ): { open: () => AsyncIterable<Uint8Array>; retried: () => void } {
     let counted = 0;
     return {
       open: () =>
-        readRange(path, offset, length, (bytes) => {
+        readRange(path, range, ring, (bytes) => {
           counted += bytes;
           this.sent += bytes;
           this.report?.(this.sent, this.total);
@@ -104,6 +125,11 @@ class Progress {
       },
     };
   }
+}
+
+/** The object in OBS holds exactly the scanned bytes: same size and our own MD5 metadata. */
+function isSameObject(existing: ObsObjectInfo | undefined, scan: FileScan): boolean {
+  return !!existing && existing.size === scan.size && existing.md5Hex?.toLowerCase() === scan.md5Hex;
 }
 
 export async function uploadFile(
@@ -117,8 +143,7 @@ export async function uploadFile(
   const elapsed = () => (Date.now() - started) / 1000;
 
   if (request.skipUnchanged) {
-    const existing = await obs.headObject(key);
-    if (existing && existing.size === scan.size && existing.md5Hex?.toLowerCase() === scan.md5Hex) {
+    if (isSameObject(await obs.headObject(key), scan)) {
       return {
         uploaded: false,
         skipped: `the object already exists with the same size and MD5 (${scan.md5Hex})`,
@@ -131,38 +156,39 @@ export async function uploadFile(
 
   const headers = { 'Content-Type': TAR_CONTENT_TYPE, 'x-obs-meta-md5': scan.md5Hex };
   const progress = new Progress(scan.size, events.progress);
+  const rings = new RingPool();
 
   if (!multipart) {
-    const body = progress.opener(path, 0, scan.size);
-    await obs.putObject(
-      key,
-      { body: body.open, length: scan.size, md5Base64: scan.md5Base64, headers },
-      body.retried,
-    );
+    await rings.lend((ring) => {
+      const body = progress.opener(path, { offset: 0, length: scan.size }, ring);
+      const object = { body: body.open, length: scan.size, md5Base64: scan.md5Base64, headers };
+      return obs.putObject(key, object, body.retried);
+    });
     return { uploaded: true, multipart, parts: 1, seconds: elapsed() };
   }
 
   const uploadId = await obs.initiateMultipartUpload(key, headers);
   try {
-    const etags = await mapPool(scan.parts, PARTS_IN_FLIGHT, async (part) => {
-      const body = progress.opener(path, part.offset, part.length);
-      const etag = await obs.uploadPart(
-        key,
-        uploadId,
-        { partNumber: part.partNumber, length: part.length, md5Base64: part.md5Base64, body: body.open },
-        body.retried,
-      );
-      return { partNumber: part.partNumber, etag };
-    });
+    const etags = await mapPool(scan.parts, PARTS_IN_FLIGHT, (part) =>
+      rings.lend(async (ring) => {
+        const body = progress.opener(path, part, ring);
+        const { partNumber, length, md5Base64 } = part;
+        const etag = await obs.uploadPart(
+          key,
+          uploadId,
+          { partNumber, length, md5Base64, body: body.open },
+          body.retried,
+        );
+        return { partNumber, etag };
+      }),
+    );
     try {
       await obs.completeMultipartUpload(key, uploadId, etags);
     } catch (error) {
       // A retried complete meets NoSuchUpload when OBS completed the first attempt but its
       // answer was lost: the object is then there, with our size and MD5.
       if (!(error instanceof ServiceError && error.code === 'NoSuchUpload')) throw error;
-      const existing = await obs.headObject(key);
-      if (!(existing && existing.size === scan.size && existing.md5Hex?.toLowerCase() === scan.md5Hex))
-        throw error;
+      if (!isSameObject(await obs.headObject(key), scan)) throw error;
       events.log?.(
         `CompleteMultipartUpload's answer was lost, but the object is complete (size and MD5 match)`,
       );
