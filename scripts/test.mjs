@@ -1,11 +1,21 @@
 // `npm test`: Vitest on Node 24, the action's runtime. On an older Node (this
 // project's dev machines have 20) Node 24 is fetched from the npm registry once
-// and cached by npx.
+// and cached by npx. Ends with a plain "N passed, N failed" line for CI logs.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
-const args = ['run', ...process.argv.slice(2)];
+const report = fileURLToPath(new URL('../.tmp/vitest-report.json', import.meta.url));
+mkdirSync(fileURLToPath(new URL('../.tmp/', import.meta.url)), { recursive: true });
+rmSync(report, { force: true });
+const args = [
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...process.argv.slice(2),
+];
 const major = Number(process.versions.node.split('.')[0]);
 const result =
   major >= 24
@@ -18,5 +28,13 @@ const result =
 if (result.error) {
   console.error(`cannot start the tests: ${result.error.message}`);
   process.exit(1);
+}
+try {
+  const { numPassedTests, numFailedTests, numPendingTests } = JSON.parse(readFileSync(report, 'utf8'));
+  console.log(
+    `\n${numPassedTests} passed, ${numFailedTests} failed${numPendingTests ? `, ${numPendingTests} skipped` : ''}`,
+  );
+} catch {
+  console.log('\nno test report was written');
 }
 process.exit(result.status ?? 1);
