@@ -89,7 +89,7 @@ function errorCode(error: unknown): string {
 export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
   const controller = new AbortController();
   const timeoutError = new NetworkError(
-    `no complete answer from ${req.url.host} within ${Math.round(req.timeoutMs / 1000)} s`,
+    `no complete answer from ${req.url.host} within ${(req.timeoutMs / 1000).toFixed(req.timeoutMs < 10_000 ? 1 : 0)} s`,
     'TIMEOUT',
     true,
   );
