@@ -6,7 +6,8 @@ import { ServiceError, type ServiceName } from '../errors.js';
 import { hintFor } from '../hints.js';
 import { type AttemptOutcome, judgeIdempotent, judgeNonIdempotent, withRetry } from '../http/retry.js';
 import { type HttpMethod, type HttpResponse, NetworkError, send } from '../http/transport.js';
-import type { ClientContext } from './context.js';
+import { snippet } from '../util/text.js';
+import { type ClientContext, retryHooks } from './context.js';
 import { signApigRequest } from './sign-apig.js';
 
 export interface ApigCall {
@@ -51,15 +52,7 @@ export async function apigRequest<T>(ctx: ClientContext, call: ApigCall): Promis
       },
       (outcome) => judge(outcome as AttemptOutcome),
       ctx.retry,
-      {
-        ...ctx.hooks,
-        onRetry: (info) => {
-          ctx.log?.(
-            `${call.service} ${call.operation}: ${ctx.redactor.redact(info.reason)}; retrying in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt + 1} of ${ctx.retry.maxAttempts})`,
-          );
-          ctx.hooks?.onRetry?.(info);
-        },
-      },
+      retryHooks(ctx, `${call.service} ${call.operation}`),
     );
   } catch (error) {
     throw networkFailure(ctx, call, error);
@@ -89,11 +82,6 @@ function parseJson(body: Buffer): unknown {
   } catch {
     return undefined;
   }
-}
-
-function snippet(text: string): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > 300 ? `${oneLine.slice(0, 300)}…` : oneLine || '(empty)';
 }
 
 /** Reads both error shapes the SDKs accept: `{error_code, error_msg}` and `{error: {code, message}}`. */

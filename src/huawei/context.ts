@@ -18,3 +18,22 @@ export interface ClientContext {
   log?: (message: string) => void;
   userAgent: string;
 }
+
+/**
+ * The retry hooks every client uses: each retry is logged as
+ * `<label>: <reason>; retrying in 1.2 s (attempt 2 of 5)`, scrubbed of secrets,
+ * after `beforeEach` (an upload undoes its progress there).
+ */
+export function retryHooks(ctx: ClientContext, label: string, beforeEach?: () => void): RetryHooks {
+  return {
+    ...ctx.hooks,
+    onRetry: (info) => {
+      beforeEach?.();
+      ctx.log?.(
+        `${label}: ${ctx.redactor.redact(info.reason)}; retrying in ${(info.delayMs / 1000).toFixed(1)} s ` +
+          `(attempt ${info.attempt + 1} of ${ctx.retry.maxAttempts})`,
+      );
+      ctx.hooks?.onRetry?.(info);
+    },
+  };
+}

@@ -8,7 +8,8 @@ import { ServiceError } from '../errors.js';
 import { hintFor } from '../hints.js';
 import { type AttemptOutcome, judgeIdempotent, withRetry } from '../http/retry.js';
 import { type BodySource, type HttpMethod, type HttpResponse, send } from '../http/transport.js';
-import type { ClientContext } from './context.js';
+import { snippet } from '../util/text.js';
+import { type ClientContext, retryHooks } from './context.js';
 import { signObsRequest } from './sign-obs.js';
 
 export interface ObsTarget {
@@ -149,16 +150,7 @@ export class ObsClient {
           return decision;
         },
         ctx.retry,
-        {
-          ...ctx.hooks,
-          onRetry: (info) => {
-            call.onRetry?.();
-            ctx.log?.(
-              `OBS ${call.operation}: ${ctx.redactor.redact(info.reason)}; retrying in ${(info.delayMs / 1000).toFixed(1)} s (attempt ${info.attempt + 1} of ${ctx.retry.maxAttempts})`,
-            );
-            ctx.hooks?.onRetry?.(info);
-          },
-        },
+        retryHooks(ctx, `OBS ${call.operation}`, call.onRetry),
       );
     } catch (error) {
       throw new ServiceError({
@@ -230,15 +222,12 @@ export class ObsClient {
     const text = res.body.toString('utf8');
     const uploadId = xmlText(text, 'UploadId');
     if (!uploadId) {
-      const oneLine = text.replace(/\s+/g, ' ').trim();
       throw new ServiceError({
         service: 'OBS',
         operation: 'InitiateMultipartUpload',
         status: res.status,
         requestId: res.headers['x-obs-request-id'],
-        detail: this.ctx.redactor.redact(
-          `the answer has no UploadId: ${oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine || '(empty)'}`,
-        ),
+        detail: this.ctx.redactor.redact(`the answer has no UploadId: ${snippet(text, 200)}`),
         hint: 'a proxy or gateway may be answering instead of OBS: check obs-endpoint and the proxy settings',
       });
     }
