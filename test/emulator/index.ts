@@ -23,11 +23,13 @@ import type {
   EmulatorSettings,
   Op,
   PhoneBehaviour,
+  PhoneModelDef,
   ProjectDef,
   RecordedRequest,
+  ServerDef,
 } from './types.js';
 
-export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord } from './cph.js';
+export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord, type TimelineEvent } from './cph.js';
 export { apigError, Faults, obsError, REQUEST_ID_PLACEHOLDER } from './faults.js';
 export type { MultipartUpload, ObjectInfo, ObsStore, StoredObject } from './obs.js';
 export type * from './types.js';
@@ -69,6 +71,10 @@ export interface Emulator {
   readonly credentials: Credential[];
   /** IAM projects (mutable): make zero or two match a region to test the lookup's errors. */
   readonly projects: ProjectDef[];
+  /** The fleet ListCloudPhoneServers lists (mutable); empty = no fleet, any id takes a push. */
+  readonly servers: ServerDef[];
+  /** The phone models ListCloudPhoneModels lists (mutable). */
+  readonly phoneModels: PhoneModelDef[];
   /** Requests per operation. */
   countByOp(): Partial<Record<Op, number>>;
   requestsFor(op: Op | Op[]): RecordedRequest[];
@@ -102,6 +108,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const credentials: Credential[] = [];
   const projects: ProjectDef[] = [];
   const phones = new Map<string, PhoneBehaviour>();
+  const servers: ServerDef[] = [];
+  const phoneModels: PhoneModelDef[] = [];
   const faults = new Faults();
   const requests: RecordedRequest[] = [];
   const fillFromOptions = () => {
@@ -115,6 +123,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       projects.length,
       ...(options.projects ?? [{ id: DEFAULT_PROJECT_ID, name: DEFAULT_REGION }]),
     );
+    servers.splice(0, servers.length, ...(options.servers ?? []));
+    phoneModels.splice(0, phoneModels.length, ...(options.phoneModels ?? []));
     phones.clear();
     for (const [id, behaviour] of Object.entries(options.phones ?? {})) phones.set(id, behaviour);
     faults.clear();
@@ -130,6 +140,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     () => projects,
     obs,
     () => Date.now() + settings.clockSkewMs,
+    servers,
+    phoneModels,
   );
   const server = new EmulatorServer(
     { settings, credentials, projects, faults, cph, obs, requests },
@@ -155,6 +167,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     settings,
     credentials,
     projects,
+    servers,
+    phoneModels,
     countByOp() {
       const counts: Partial<Record<Op, number>> = {};
       for (const r of requests) counts[r.op] = (counts[r.op] ?? 0) + 1;

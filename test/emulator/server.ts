@@ -90,6 +90,10 @@ export function classify(
       if (method === 'POST' && resource === 'phones' && sub === 'share-files') route.op = 'PushShareFiles';
       else if (method === 'GET' && resource === 'jobs' && sub === undefined) route.op = 'ListJobs';
       else if (method === 'GET' && resource === 'jobs' && sub) route.op = 'ShowJob';
+      else if (method === 'GET' && resource === 'servers' && sub === undefined)
+        route.op = 'ListCloudPhoneServers';
+      else if (method === 'GET' && resource === 'phone-models' && sub === undefined)
+        route.op = 'ListCloudPhoneModels';
     }
     return route;
   }

@@ -11,6 +11,8 @@ export type Op =
   | 'PushShareFiles'
   | 'ListJobs'
   | 'ShowJob'
+  | 'ListCloudPhoneServers'
+  | 'ListCloudPhoneModels'
   | 'HeadObject'
   | 'GetObject'
   | 'PutObject'
@@ -41,6 +43,35 @@ export interface JobFailure {
   error_code: string;
   error_msg: string;
   execute_msg?: string | null;
+}
+
+/**
+ * A cloud phone server of the fleet, as ListCloudPhoneServers shows it. With a fleet, a push to a
+ * server that is not running, or whose phone model has no shared storage, creates a job that fails
+ * (the server could not take the push); a push to an id not in the fleet is refused in the 200.
+ */
+export interface ServerDef {
+  server_id: string;
+  server_name: string;
+  /** The flavor: a `phone_model_name` of `phoneModels`. */
+  phone_model_name: string;
+  /** `5` running; `0 1 3 4` creating, `2` abnormal, `8` frozen, `10` shut down, `11` shutting down, `12` shutdown failed, `13` starting. */
+  status: number;
+  server_model_name?: string;
+  availability_zone?: string;
+  create_time?: string;
+  /** Listed only in this project; default every project. */
+  projectId?: string;
+}
+
+/** A phone model (flavor) as ListCloudPhoneModels shows it; `extend_spec` left out when undefined. */
+export interface PhoneModelDef {
+  phone_model_name: string;
+  server_model_name?: string;
+  /** 1 on sale, 0 withdrawn. Default 1. */
+  status?: number;
+  /** A JSON string; shared storage when it holds `max_share_disk_size_g`. Any text, null or absent. */
+  extend_spec?: string | null;
 }
 
 /** How one cloud phone server reacts to PushShareFiles. */
@@ -141,6 +172,10 @@ export interface EmulatorOptions {
   defaultPhone?: PhoneBehaviour;
   /** Default 300. */
   defaultJobDurationMs?: number;
+  /** The fleet ListCloudPhoneServers lists (in this order, "newest first"); default none. */
+  servers?: ServerDef[];
+  /** The phone models ListCloudPhoneModels lists; default none. */
+  phoneModels?: PhoneModelDef[];
   /** Jobs fail when the pushed object is absent from the emulator's OBS at push time. Default true. */
   requireObject?: boolean;
   /** When set, a successful job unpacks the tar into `phonesDir/<server_id>/`. */
