@@ -2,6 +2,7 @@
  * A fleet for the emulator: servers named `<prefix>-NNN` (zero-padded) on a flavor with shared
  * storage, running, unless a server's index is given a different state or flavor.
  */
+import { createHash } from 'node:crypto';
 import type { PhoneModelDef, ServerDef } from '../emulator/index.js';
 
 export const FLAVORS = {
@@ -21,7 +22,7 @@ export const PHONE_MODELS: PhoneModelDef[] = [
 
 /** Server id of a fleet index: 32 hex-ish characters like CPH's, recognisable in a failure message. */
 export function fleetId(prefix: string, index: number): string {
-  const tag = Buffer.from(prefix).toString('hex').slice(0, 8).padEnd(8, '0');
+  const tag = createHash('sha256').update(prefix).digest('hex').slice(0, 8);
   return `${tag}${String(index).padStart(24, '0')}`;
 }
 
