@@ -14,6 +14,7 @@
  * pre-flight, `rollout: 1%, 10%`. `--fleet` runs only that one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { staticCredentials } from '../src/auth/credentials.js';
 import { DEFAULT_RETRY_POLICY } from '../src/http/retry.js';
 import { createDispatcher } from '../src/http/transport.js';
 import type { ClientContext } from '../src/huawei/context.js';
@@ -136,7 +137,7 @@ async function runNaive(servers: string[], jobMs: number): Promise<RunFigures> {
   const emu = await freshEmulator(jobMs);
   const ctx: ClientContext = {
     dispatcher: createDispatcher(),
-    credentials: DEFAULT_CREDENTIALS,
+    credentials: staticCredentials(DEFAULT_CREDENTIALS),
     redactor: new Redactor(),
     timeoutMs: 30_000,
     retry: { ...DEFAULT_RETRY_POLICY, baseDelayMs: 10 },

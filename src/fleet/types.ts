@@ -1,7 +1,7 @@
-/** Plain data the fleet logic works on. */
+/** The fleet inputs, parsed: plain values the fleet functions and the pipeline share. */
 
-/** One cumulative rollout stage end: a count of servers, or a percentage of the servers to push. */
+/** A rollout stage's cumulative size: a number of servers, or a percentage of those to push. */
 export type StageSize = { count: number } | { percent: number };
 
-/** How many servers may end `rejected` or `failed`: a count, or a percentage of every server chosen. */
+/** `max-failures`: how many rejected + failed servers are tolerated. */
 export type Budget = { count: number } | { percent: number };
