@@ -8,10 +8,16 @@ export type PreflightVerdict =
   | { server: ChosenServer; verdict: 'push' }
   | { server: ChosenServer; verdict: 'rejected' | 'skipped'; reason: string };
 
+/** A flavor whose shared storage cannot be told from the phone models, and its servers (pushed anyway). */
+export interface UnknownStorage {
+  flavor: string;
+  why: 'unknown-flavor' | 'no-spec' | 'not-json';
+  serverIds: string[];
+}
+
 export interface PreflightResult {
   verdicts: PreflightVerdict[];
-  /** One line per flavor whose shared storage cannot be told; those servers are pushed. */
-  flavorWarnings: string[];
+  unknownStorage: UnknownStorage[];
 }
 
 type Storage = 'shared' | 'none' | 'unknown-flavor' | 'no-spec' | 'not-json';
@@ -29,12 +35,6 @@ function storageOf(model: PhoneModel | undefined): Storage {
   return 'max_share_disk_size_g' in spec ? 'shared' : 'none';
 }
 
-const UNKNOWN_STORAGE: Record<Exclude<Storage, 'shared' | 'none'>, string> = {
-  'unknown-flavor': 'is not in the phone models list',
-  'no-spec': 'has no extend_spec',
-  'not-json': 'has an extend_spec that is not a JSON object',
-};
-
 export function preflight(
   chosen: ChosenServer[],
   servers: FleetServer[],
@@ -45,7 +45,7 @@ export function preflight(
   for (const s of servers) if (!byId.has(s.id)) byId.set(s.id, s);
   const modelByName = new Map<string, PhoneModel>();
   for (const m of models) if (!modelByName.has(m.name)) modelByName.set(m.name, m);
-  const unknownStorage = new Map<string, { what: string; servers: string[] }>();
+  const unknownStorage = new Map<string, UnknownStorage>();
 
   const verdicts = chosen.map((server): PreflightVerdict => {
     const found = byId.get(server.id);
@@ -72,24 +72,16 @@ export function preflight(
       };
     }
     if (storage !== 'shared') {
-      const entry = unknownStorage.get(found.phoneModel) ?? { what: UNKNOWN_STORAGE[storage], servers: [] };
-      entry.servers.push(server.id);
+      const entry = unknownStorage.get(found.phoneModel) ?? {
+        flavor: found.phoneModel,
+        why: storage,
+        serverIds: [],
+      };
+      entry.serverIds.push(server.id);
       unknownStorage.set(found.phoneModel, entry);
     }
     return { server, verdict: 'push' };
   });
 
-  const flavorWarnings = [...unknownStorage].map(
-    ([flavor, { what, servers: ids }]) =>
-      `flavor ${flavor} ${what}: cannot tell whether it has shared storage; pushing anyway to its ` +
-      `${ids.length} server${ids.length === 1 ? '' : 's'} (${listIds(ids)})`,
-  );
-  return { verdicts, flavorWarnings };
-}
-
-/** At most 20 ids in one line: the rest as "… and N more". */
-export function listIds(ids: string[], max = 20): string {
-  return ids.length <= max
-    ? ids.join(', ')
-    : `${ids.slice(0, max).join(', ')} … and ${ids.length - max} more`;
+  return { verdicts, unknownStorage: [...unknownStorage.values()] };
 }

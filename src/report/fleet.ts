@@ -2,7 +2,7 @@
  * The wording of choosing servers, the pre-flight check and the staged rollout: log lines, the
  * reasons a rollout stops, the stage lines of the dry-run plan and of the summary. Pure text.
  */
-import type { PreflightVerdict } from '../fleet/preflight.js';
+import type { PreflightVerdict, UnknownStorage } from '../fleet/preflight.js';
 import type { Stage } from '../fleet/stages.js';
 import type { Budget } from '../fleet/types.js';
 
@@ -19,19 +19,25 @@ export interface StageReport {
   stopped?: string;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
+import { listIds as listSome, plural } from './log.js';
 
-function listSome(items: string[], max = 20): string {
-  return items.length <= max
-    ? items.join(', ')
-    : `${items.slice(0, max).join(', ')} … and ${items.length - max} more`;
+const UNKNOWN_STORAGE: Record<UnknownStorage['why'], string> = {
+  'unknown-flavor': 'is not in the phone models list',
+  'no-spec': 'has no extend_spec',
+  'not-json': 'has an extend_spec that is not a JSON object',
+};
+
+/** One warning per flavor whose shared storage cannot be told; its servers are pushed anyway. */
+export function unknownStorageWarning(u: UnknownStorage): string {
+  return (
+    `flavor ${u.flavor} ${UNKNOWN_STORAGE[u.why]}: cannot tell whether it has shared storage; pushing anyway ` +
+    `to its ${plural(u.serverIds.length, 'server')} (${listSome(u.serverIds)})`
+  );
 }
 
 /** `Push`, or `Push (stage 2 of 4)` when there is more than one stage. */
-export function stageGroup(step: 'Push' | 'Wait', stage: Stage, of: number): string {
-  return of > 1 ? `${step} (stage ${stage.number} of ${of})` : step;
+export function stageGroup(step: 'Push' | 'Wait', stage: number, of: number): string {
+  return of > 1 ? `${step} (stage ${stage} of ${of})` : step;
 }
 
 export function choiceLine(chosen: { given: number; byName: number }, listed: number | undefined): string {

@@ -1,5 +1,6 @@
 /** The per-server result every output and the summary are made from. */
 import type { SignInInfo } from '../auth/credentials.js';
+import type { StageReport } from './fleet.js';
 
 export type ServerStatus =
   | 'planned'
@@ -32,6 +33,8 @@ export interface RunReport {
   requestIds: string[];
   servers: ServerResult[];
   dryRun: boolean;
+  /** The rollout: every stage planned (`of`) and those that ran, with where it stopped. */
+  rollout?: { of: number; stages: StageReport[] };
   /** How the run signed in; set once the credentials are known. */
   signIn?: SignInInfo;
   /** Set when SIGINT/SIGTERM ended the run. */

@@ -2,6 +2,7 @@
  * The job summary: Markdown with an HTML table whose every cell is escaped
  * (error messages come from the service and may hold anything).
  */
+import { stageSummaryLines } from './fleet.js';
 import { countByStatus, isFailure, type RunReport, type ServerResult, STATUS_ORDER } from './results.js';
 
 export const MAX_TABLE_ROWS = 1000;
@@ -71,6 +72,15 @@ export function buildSummary(report: RunReport): string {
   if (report.projectId) facts.push(`- Project: <code>${escapeHtml(report.projectId)}</code>`);
   if (report.requestIds.length) facts.push(`- PushShareFiles requests: ${report.requestIds.length}`);
   lines.push(...facts, '');
+  if (report.rollout && report.rollout.of > 1) {
+    const skipped = report.servers.filter((s) => s.status === 'skipped' && s.stage !== null).length;
+    lines.push(
+      `**Rollout** in ${report.rollout.of} stages:`,
+      '',
+      ...stageSummaryLines(report.rollout.stages, report.rollout.of, skipped).map(escapeHtml),
+      '',
+    );
+  }
 
   const counts = countByStatus(report.servers);
   lines.push(

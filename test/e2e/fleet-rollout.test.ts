@@ -133,7 +133,9 @@ describe('the failure budget (max-failures)', () => {
     expect(result.code).toBe(1);
     expect(pushedIds(emu)).toEqual(TEST.slice(0, 30).map(id));
     expect(jsonOutput(result, 'skipped-server-ids')).toEqual(TEST.slice(30).map(id));
-    expect(failureLine(result)).toMatch(/3 servers rejected or failed, more than max-failures (2|4% \(2 of 60 servers\))/);
+    expect(failureLine(result)).toMatch(
+      /3 servers rejected or failed, more than max-failures (2|4% \(2 of 60 servers\))/,
+    );
     expect(jobs(result)[30]?.error_msg).toMatch(/^not pushed: the rollout stopped after stage 2: 3 /);
   });
 

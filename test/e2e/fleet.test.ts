@@ -80,17 +80,18 @@ describe('pre-flight', () => {
   const inputs = (extra: Record<string, string> = {}) =>
     baseInputs(emu, {
       'server-ids': `${MISSING}, ${id(PROD[7]!)}`,
-      'server-names': 'game-prod-0?',
+      'server-names': 'game-prod-00?, game-prod-01?',
       ...extra,
     });
-  // game-prod-00..09 plus 07 given: 7 off (given), 8 frozen (named), 9 no shared storage.
+  // game-prod-000..019, 007 also given: 007 off (given), 008 frozen (named), 009 no shared storage,
+  // 010-012 flavors whose storage cannot be told (pushed, with a warning).
   const refused = [MISSING, id(PROD[7]!), id(PROD[8]!), id(PROD[9]!)];
 
   it('refuses what cannot take the push, before any push, with messages a person understands', async () => {
     const result = await run({ inputs: inputs({ 'max-failures': '3' }) });
     expect(result.code, result.stdout).toBe(0);
     for (const refusedId of refused) expect(pushedIds(emu)).not.toContain(refusedId);
-    const pushed = PROD.slice(0, 10).filter((s) => !refused.includes(id(s)));
+    const pushed = PROD.slice(0, 20).filter((s) => !refused.includes(id(s)));
     expect(pushedIds(emu)).toEqual(pushed.map(id));
     const entries = new Map(jobs(result).map((e) => [e.server_id, e]));
     expect(entries.get(MISSING)).toEqual({
@@ -118,13 +119,13 @@ describe('pre-flight', () => {
     expect(jobs(result).map((e) => e.server_id)).toEqual([
       MISSING,
       id(PROD[7]!),
-      ...PROD.slice(0, 10)
+      ...PROD.slice(0, 20)
         .map(id)
         .filter((i) => i !== id(PROD[7]!)),
     ]);
     expect(jsonOutput(result, 'skipped-server-ids')).toEqual([id(PROD[8]!)]);
     expect(jsonOutput(result, 'failed-server-ids')).toEqual([MISSING, id(PROD[7]!), id(PROD[9]!)]);
-    expect(jsonOutput(result, 'succeeded-server-ids')).toHaveLength(6);
+    expect(jsonOutput(result, 'succeeded-server-ids')).toHaveLength(17);
 
     const warned = warnings(result);
     expect(warned.some((w) => w.includes(id(PROD[8]!)) && w.includes('frozen (status 8)'))).toBe(true);
@@ -140,7 +141,7 @@ describe('pre-flight', () => {
   it('preflight: false pushes every server chosen, and the phones that could not take it fail', async () => {
     const result = await run({ inputs: inputs({ preflight: 'false', 'max-failures': '4' }) });
     expect(result.code, result.stdout).toBe(0);
-    expect(new Set(pushedIds(emu))).toEqual(new Set([MISSING, ...PROD.slice(0, 10).map(id)]));
+    expect(new Set(pushedIds(emu))).toEqual(new Set([MISSING, ...PROD.slice(0, 20).map(id)]));
     const entries = new Map(jobs(result).map((e) => [e.server_id, e]));
     expect(entries.get(MISSING)).toMatchObject({ status: 'rejected', error_code: 'CPS.0005' });
     expect(entries.get(id(PROD[7]!))).toMatchObject({ status: 'failed', error_code: 'CPS.0214', stage: 1 });
@@ -157,7 +158,7 @@ describe('pre-flight', () => {
     expect(emu.cph.pushes).toHaveLength(1);
     expect(pushedIds(emu)).toEqual([id(PROD[0]!), id(PROD[1]!)]);
     const skipped = jobs(result).filter((e) => e.status === 'skipped' && e.stage === 2);
-    expect(skipped).toHaveLength(5);
+    expect(skipped).toHaveLength(15);
     expect(skipped[0]?.error_msg).toMatch(/^not pushed: the rollout stopped after stage 1: /);
     expect(failureLine(result)).toMatch(/3 .*max-failures 0/);
   });

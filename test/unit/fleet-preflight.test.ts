@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { listIds, preflight } from '../../src/fleet/preflight.js';
+import { preflight } from '../../src/fleet/preflight.js';
 import {
   type ChosenServer,
   describeState,
   type FleetServer,
   type PhoneModel,
 } from '../../src/fleet/servers.js';
+import { unknownStorageWarning } from '../../src/report/fleet.js';
 
 const where = { projectId: 'p0123', region: 'cn-east-3' };
 const models: PhoneModel[] = [
@@ -73,7 +74,8 @@ describe('preflight verdicts', () => {
 
   it('warns once per flavor whose shared storage cannot be told, naming its servers', () => {
     const chosen = ['garbled', 'garbled2', 'array', 'empty', 'ghost', 'run'].map(named);
-    const { verdicts, flavorWarnings } = preflight(chosen, fleet, models, where);
+    const { verdicts, unknownStorage } = preflight(chosen, fleet, models, where);
+    const flavorWarnings = unknownStorage.map(unknownStorageWarning);
     expect(verdicts.every((v) => v.verdict === 'push')).toBe(true);
     expect(flavorWarnings).toEqual([
       'flavor garbled has an extend_spec that is not a JSON object: cannot tell whether it has shared storage; pushing anyway to its 2 servers (garbled, garbled2)',
@@ -90,13 +92,5 @@ describe('preflight verdicts', () => {
       'rejected',
       'skipped',
     ]);
-  });
-});
-
-describe('listIds', () => {
-  it('lists at most 20 ids', () => {
-    const ids = Array.from({ length: 23 }, (_, i) => `s${i}`);
-    expect(listIds(ids)).toBe(`${ids.slice(0, 20).join(', ')} … and 3 more`);
-    expect(listIds(ids.slice(0, 20))).toBe(ids.slice(0, 20).join(', '));
   });
 });
