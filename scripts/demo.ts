@@ -48,7 +48,18 @@ writeFileSync(
 );
 
 const servers = ['phone-a01', 'phone-a02', 'phone-b01', 'phone-b02', 'phone-c01'];
-const emulator = await startEmulator({ phonesDir: path.join(work, 'phones'), defaultJobDurationMs: 1500 });
+// A fleet for the pre-flight check: the five servers, running, on a flavor with shared storage.
+const emulator = await startEmulator({
+  phonesDir: path.join(work, 'phones'),
+  defaultJobDurationMs: 1500,
+  servers: servers.map((id) => ({
+    server_id: id,
+    server_name: `game-${id}`,
+    phone_model_name: 'cph.shared',
+    status: 5,
+  })),
+  phoneModels: [{ phone_model_name: 'cph.shared', extend_spec: '{"max_share_disk_size_g":64}' }],
+});
 console.log(bold(`Emulator of CPH, IAM and OBS listening on ${emulator.url}`));
 
 const outputFile = path.join(work, 'github-output');

@@ -242,7 +242,8 @@ async function rollout(
         if (of > 1) core.warning(line);
         throw error;
       }
-      throw new text.RunFailure(`${of > 1 ? line : stopped} — ${text.outcomeFailure(report) ?? ''}`);
+      const headline = of > 1 ? line.replace(/^T/, 't') : stopped;
+      throw new text.RunFailure(`${headline} — ${text.outcomeFailure(report) ?? ''}`);
     }
   } finally {
     const index = new Map(order.map((id, i) => [id, i]));

@@ -85,6 +85,7 @@ async function runOnce(node: string, jobMs: number): Promise<FleetFigures> {
     emulatorInputs(emu, {
       'object-path': OBJECT,
       'server-names': 'game-prod-*',
+      preflight: 'true',
       rollout: '1%, 10%',
       'poll-interval': String(POLL_MS / 1000),
       'wait-timeout': '300',

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.js';
-import { BUCKET, baseInputs, failureLine, OBJECT, run } from '../helpers/action-fixture.js';
+import { BUCKET, failureLine, OBJECT, run } from '../helpers/action-fixture.js';
 import { PHONE_MODELS } from '../helpers/fleet.js';
-import { FLEET, id, jobs, jsonOutput, pushedIds, TEST, warnings } from '../helpers/fleet-e2e.js';
+import { FLEET, fleetInputs, id, jobs, jsonOutput, pushedIds, TEST, warnings } from '../helpers/fleet-e2e.js';
 
 let emu: Emulator;
 
@@ -21,7 +21,7 @@ beforeEach(() => {
 
 /** The 60 game-test servers, all running on a flavor with shared storage. */
 const inputs = (extra: Record<string, string>) =>
-  baseInputs(emu, { 'server-ids': '', 'server-names': 'game-test-*', ...extra });
+  fleetInputs(emu, { 'server-ids': '', 'server-names': 'game-test-*', ...extra });
 const fail = (index: number) =>
   emu.phones.set(id(TEST[index]!), {
     outcome: 'failure',
@@ -133,8 +133,9 @@ describe('the failure budget (max-failures)', () => {
     expect(result.code).toBe(1);
     expect(pushedIds(emu)).toEqual(TEST.slice(0, 30).map(id));
     expect(jsonOutput(result, 'skipped-server-ids')).toEqual(TEST.slice(30).map(id));
-    expect(failureLine(result)).toMatch(
-      /3 servers rejected or failed, more than max-failures (2|4% \(2 of 60 servers\))/,
+    // Workflow commands escape '%' as %25.
+    expect(failureLine(result).replaceAll('%25', '%')).toMatch(
+      /the rollout stopped after stage 2 of 3: 3 servers rejected or failed, more than max-failures (2|4% \(2 of 60 servers\)); 30 skipped — 3 jobs failed/,
     );
     expect(jobs(result)[30]?.error_msg).toMatch(/^not pushed: the rollout stopped after stage 2: 3 /);
   });

@@ -8,9 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apigError, DEFAULT_PROJECT_ID, type Emulator, startEmulator } from '../emulator/index.js';
-import { BUCKET, baseInputs, failureLine, OBJECT, run } from '../helpers/action-fixture.js';
+import { BUCKET, failureLine, OBJECT, run } from '../helpers/action-fixture.js';
 import { PHONE_MODELS } from '../helpers/fleet.js';
-import { FLEET, id, jobs, jsonOutput, MINE, PROD, pushedIds, TEST, warnings } from '../helpers/fleet-e2e.js';
+import {
+  FLEET,
+  fleetInputs,
+  id,
+  jobs,
+  jsonOutput,
+  MINE,
+  PROD,
+  pushedIds,
+  TEST,
+  warnings,
+} from '../helpers/fleet-e2e.js';
 import { buildTar } from '../helpers/tar-builder.js';
 
 let emu: Emulator;
@@ -29,7 +40,7 @@ const MISSING = 'deadbeef00000000000000000000beef';
 describe('choosing servers by name', () => {
   it('pushes the ids given, then the name matches in list order minus exclusions, each once', async () => {
     const result = await run({
-      inputs: baseInputs(emu, {
+      inputs: fleetInputs(emu, {
         'server-ids': `${id(TEST[5]!)}\n${id(PROD[20]!)}`,
         'server-names': 'game-prod-0*, game-test-05?\n!game-prod-00?, !*-07?',
         preflight: 'false',
@@ -68,7 +79,7 @@ describe('choosing servers by name', () => {
 
   it('reads neither list with ids only and pre-flight off; server_name is then null', async () => {
     const result = await run({
-      inputs: baseInputs(emu, { 'server-ids': id(PROD[0]!), preflight: 'false', wait: 'false' }),
+      inputs: fleetInputs(emu, { 'server-ids': id(PROD[0]!), preflight: 'false', wait: 'false' }),
     });
     expect(result.code, result.stdout).toBe(0);
     expect(emu.requestsFor(['ListCloudPhoneServers', 'ListCloudPhoneModels'])).toHaveLength(0);
@@ -78,7 +89,7 @@ describe('choosing servers by name', () => {
 
 describe('pre-flight', () => {
   const inputs = (extra: Record<string, string> = {}) =>
-    baseInputs(emu, {
+    fleetInputs(emu, {
       'server-ids': `${MISSING}, ${id(PROD[7]!)}`,
       'server-names': 'game-prod-00?, game-prod-01?',
       ...extra,
@@ -189,7 +200,7 @@ describe('pre-flight', () => {
     writeFileSync(file, buildTar([{ path: 'data/', type: 'directory' }]));
     try {
       const result = await run({
-        inputs: baseInputs(emu, {
+        inputs: fleetInputs(emu, {
           'server-ids': '',
           'server-names': 'game-prod-007, game-prod-008, nothing-*',
           file,
@@ -208,7 +219,7 @@ describe('pre-flight', () => {
 
   it('names that match nothing: no server to push', async () => {
     const result = await run({
-      inputs: baseInputs(emu, { 'server-ids': '', 'server-names': 'Game-prod-*' }),
+      inputs: fleetInputs(emu, { 'server-ids': '', 'server-names': 'Game-prod-*' }),
     });
     expect(result.code).toBe(1);
     expect(failureLine(result)).toMatch(/no server to push: .*Game-prod-\*/);
@@ -219,7 +230,7 @@ describe('pre-flight', () => {
 describe('dry run', () => {
   it('prints the stages it can know from the ids given and says names are resolved at run time', async () => {
     const result = await run({
-      inputs: baseInputs(emu, {
+      inputs: fleetInputs(emu, {
         'server-ids': 'a1,a2,a3,a4',
         'server-names': 'game-prod-*',
         rollout: '1, 50%',

@@ -31,6 +31,9 @@ export function baseInputs(emu: Emulator, extra: Record<string, string> = {}): R
     bucket: BUCKET,
     'object-path': OBJECT,
     'server-ids': 'srv-0001,srv-0002,srv-0003',
+    // The emulator has no fleet unless a test gives it one (test/helpers/fleet.ts), so pre-flight
+    // would find none of these ids; the fleet tests run with the default (true).
+    preflight: 'false',
     'poll-interval': '1',
     'wait-timeout': '60',
     'cph-endpoint': emu.url,

@@ -4,6 +4,7 @@
  * cannot take a push.
  */
 import type { Emulator, ServerDef } from '../emulator/index.js';
+import { baseInputs } from './action-fixture.js';
 import { FLAVORS, makeFleet } from './fleet.js';
 import type { ActionRun } from './run-action.js';
 
@@ -27,6 +28,12 @@ export const FLEET: ServerDef[] = PROD.flatMap((s, i) => [
 ]);
 
 export const id = (s: ServerDef) => s.server_id;
+
+/** baseInputs with `preflight` left to its default (true) unless given. */
+export function fleetInputs(emu: Emulator, extra: Record<string, string> = {}): Record<string, string> {
+  const { preflight: _, ...inputs } = baseInputs(emu);
+  return { ...inputs, ...extra };
+}
 
 /** Every server id PushShareFiles was sent, in the order sent. */
 export function pushedIds(emu: Emulator): string[] {
