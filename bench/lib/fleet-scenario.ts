@@ -81,6 +81,9 @@ async function runOnce(node: string, jobMs: number): Promise<FleetFigures> {
     phoneModels: PHONE_MODELS,
   });
   emu.obs.putObject('cph-bucket', OBJECT, buildTar([{ path: 'data/', type: 'directory' }]));
+  // Durations spread over one poll interval, so a stage's last job does not end in step with the polls.
+  for (const [i, s] of emu.servers.entries())
+    emu.phones.set(s.server_id, { durationMs: jobMs + ((i * 337) % 1000) });
   const { env, dispose } = actionEnv(
     emulatorInputs(emu, {
       'object-path': OBJECT,
@@ -118,7 +121,7 @@ async function runOnce(node: string, jobMs: number): Promise<FleetFigures> {
 export async function fleetScenario(node: string, runs: number, jobMs: number): Promise<void> {
   console.log(
     `\nfleet: 1,000 servers named game-prod-* in a project of 1,200, pre-flight on, rollout 1%, 10% ` +
-      `(stages of 10, 90, 900), jobs end ${jobMs} ms after creation, poll-interval ${POLL_MS / 1000} s, ${runs} runs`,
+      `(stages of 10, 90, 900), jobs end ${jobMs}–${jobMs + 999} ms after creation, poll-interval ${POLL_MS / 1000} s, ${runs} runs`,
   );
   const all: FleetFigures[] = [];
   for (let i = 0; i < runs; i++) {
