@@ -147,10 +147,6 @@ function signIn(config: Config): CredentialsProvider {
   throw new InputError([{ input: 'identity-provider', message: 'keyless sign-in is not available yet' }]);
 }
 
-/**
- * The servers to push, each with its stage: the ids given, then the name matches; with pre-flight,
- * those that cannot take the push go into the report as `rejected` or `skipped` and are left out.
- */
 interface ChosenServers {
   /** Those to push, with their stage. */
   servers: PushTarget[];
@@ -158,6 +154,10 @@ interface ChosenServers {
   order: string[];
 }
 
+/**
+ * The servers to push, each with its stage: the ids given, then the name matches; with pre-flight,
+ * those that cannot take the push go into the report as `rejected` or `skipped` and are left out.
+ */
 async function chooseServers(
   ctx: ClientContext,
   target: CphTarget,
@@ -170,6 +170,7 @@ async function chooseServers(
   const given = chosen.filter((s) => s.given).length;
   core.info(fleetText.choiceLine({ given, byName: chosen.length - given }, listed?.length));
   let accepted = chosen;
+  const refusals = { rejected: 0, skipped: 0 };
   if (config.preflight && listed) {
     const models = await listCloudPhoneModels(ctx, target);
     const where = { projectId: target.projectId, region: config.region };
@@ -185,13 +186,10 @@ async function chooseServers(
       report.servers.push(serverResult(server, v.verdict, { error_msg: 'reason' in v ? v.reason : null }));
     }
     accepted = verdicts.filter((v) => v.verdict === 'push').map((v) => v.server);
+    Object.assign(refusals, { rejected: rejected.length, skipped: skipped.length });
     core.info(fleetText.preflightLine(accepted.length, rejected.length, skipped.length));
   }
-  if (!accepted.length) {
-    const counts = { rejected: report.servers.filter((s) => s.status === 'rejected').length, skipped: 0 };
-    counts.skipped = report.servers.length - counts.rejected;
-    throw new text.RunFailure(fleetText.nothingToPush(chosen.length, include, counts));
-  }
+  if (!accepted.length) throw new text.RunFailure(fleetText.nothingToPush(chosen.length, include, refusals));
   const stages = planStages(accepted.length, config.rollout);
   if (stages.length > 1) core.info(fleetText.stagesLine(stages));
   const servers = stages.flatMap((stage) =>
