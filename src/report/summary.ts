@@ -31,6 +31,13 @@ function headline(report: RunReport): string {
   if (report.cancelled) return `cph-publish cancelled: ${ok} of ${total} servers succeeded`;
   if (report.failure) return `cph-publish failed: ${ok} of ${total} servers succeeded`;
   if (ok === total && total > 0) return `cph-publish: all ${total} servers succeeded`;
+  // Green, yet not all succeeded: failures within max-failures, or servers pre-flight skipped.
+  const failed = (counts.get('failed') ?? 0) + (counts.get('rejected') ?? 0);
+  const skipped = counts.get('skipped') ?? 0;
+  if (ok > 0 && (failed || skipped)) {
+    const rest = [failed ? `${failed} failed within max-failures` : '', skipped ? `${skipped} skipped` : ''];
+    return `cph-publish: ${ok} of ${total} servers succeeded (${rest.filter(Boolean).join(', ')})`;
+  }
   return `cph-publish: ${total} servers submitted`;
 }
 

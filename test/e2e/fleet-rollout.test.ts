@@ -122,6 +122,9 @@ describe('the failure budget (max-failures)', () => {
     expect(jsonOutput(result, 'succeeded-server-ids')).toHaveLength(57);
     expect(warnings(result).some((w) => /3 servers .*within max-failures/.test(w))).toBe(true);
     expect(result.stdout).not.toContain('::error::');
+    expect(result.summary).toMatch(
+      /^## cph-publish: 57 of 60 servers succeeded \(3 failed within max-failures\)/,
+    );
   });
 
   it.each([

@@ -147,6 +147,9 @@ describe('pre-flight', () => {
     expect(warned.some((w) => w.includes('3 servers') && w.includes('max-failures'))).toBe(true);
     expect(emu.requestsFor('ListCloudPhoneModels')).toHaveLength(1);
     expect(emu.requestsFor('ListCloudPhoneServers')).toHaveLength(4);
+    expect(result.summary).toMatch(
+      /^## cph-publish: 17 of 21 servers succeeded \(3 failed within max-failures, 1 skipped\)/,
+    );
   });
 
   it('preflight: false pushes every server chosen, and the phones that could not take it fail', async () => {
