@@ -75,7 +75,10 @@ export function buildReportDocument(report: RunReport, truncatedOutputs: readonl
  * and outside a runner the temp dir is shared by every process on the machine. The file is
  * created exclusively, so a report never overwrites another file.
  */
-export function reportFilePath(env: NodeJS.ProcessEnv, random: string = randomBytes(8).toString('hex')): string {
+export function reportFilePath(
+  env: NodeJS.ProcessEnv,
+  random: string = randomBytes(8).toString('hex'),
+): string {
   const dir = env.RUNNER_TEMP || tmpdir();
   const step = (env.GITHUB_ACTION ?? '').replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64) || 'run';
   return path.resolve(dir, `cph-publish-${step}-${random}.json`);
