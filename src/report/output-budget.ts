@@ -101,3 +101,15 @@ export function boundOutputs(
   const bytes = names.reduce((sum, name) => sum + outputBytes(name, outputs[name]), 0);
   return { outputs, truncated, bytes };
 }
+
+/** The one warning when outputs were cut: which, why, and where the whole result is. */
+export function truncationWarning(truncated: readonly OutputName[], reportFile: string): string {
+  const which = truncated.map((name) => `'${name}'`).join(', ');
+  const where = reportFile
+    ? `every server's result is in the report file ${reportFile} (the 'report-file' output): read it with jq, or keep it with actions/upload-artifact`
+    : 'the report file could not be written either, see the warning above';
+  return (
+    `output${truncated.length === 1 ? '' : 's'} ${which} set to [] and listed in 'truncated-outputs': ` +
+    `whole, the outputs would pass GitHub's limit of 1 MB for a job's outputs; ${where}`
+  );
+}
