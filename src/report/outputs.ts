@@ -7,8 +7,10 @@ export type OutputValues = Record<Exclude<OutputName, 'truncated-outputs'>, stri
 
 /** The `jobs` entries: every field of a server's result, in the contract's key order. */
 export function jobsOf(servers: readonly ServerResult[]) {
-  return servers.map(({ server_id, job_id, status, error_code, error_msg }) => ({
+  return servers.map(({ server_id, server_name, stage, job_id, status, error_code, error_msg }) => ({
     server_id,
+    server_name,
+    stage,
     job_id,
     status,
     error_code,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { escapeAndCut, escapeHtml, utf8Bytes } from '../../src/report/html.js';
-import { listIds, MAX_IDS_PER_LINE } from '../../src/report/list-ids.js';
+import { duplicatesLine, listIds, MAX_IDS_PER_LINE } from '../../src/report/log.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `s${i + 1}`);
 
 describe('listIds', () => {
   it.each([
-    [0, 20, '(none)'],
+    [0, 20, ''],
     [1, 20, 's1'],
     [3, 20, 's1, s2, s3'],
     [3, 3, 's1, s2, s3'],
@@ -21,6 +21,19 @@ describe('listIds', () => {
     expect(listIds(ids(20))).toBe(ids(20).join(', '));
     const line = listIds(ids(300_000));
     expect(line).toBe(`${ids(20).join(', ')} … and 299980 more`);
+  });
+});
+
+describe('duplicatesLine', () => {
+  it.each([
+    [['a'], 'server id a is listed more than once; pushing to it once'],
+    [['a', 'b'], '2 server ids are listed more than once (a, b); pushing to each once'],
+    [
+      ids(25),
+      `25 server ids are listed more than once (${ids(20).join(', ')} … and 5 more); pushing to each once`,
+    ],
+  ])('%j', (given, line) => {
+    expect(duplicatesLine(given)).toBe(line);
   });
 });
 

@@ -6,6 +6,8 @@ import { buildSummary, escapeHtml, MAX_TABLE_ROWS } from '../../src/report/summa
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
   return {
     server_id: id,
+    server_name: null,
+    stage: 1,
     job_id: status === 'rejected' ? null : `job-${id}`,
     status,
     error_code: null,
@@ -38,6 +40,7 @@ describe('buildOutputs', () => {
         server('s3', 'failed', { error_code: 'E', error_msg: 'm' }),
         server('s4', 'running'),
       ]),
+      '/runner/_temp/cph-publish-publish-00ff.json',
     );
     expect(Object.keys(out).sort()).toEqual(
       [
@@ -46,7 +49,9 @@ describe('buildOutputs', () => {
         'jobs',
         'object-url',
         'project-id',
+        'report-file',
         'request-ids',
+        'skipped-server-ids',
         'succeeded-server-ids',
         'uploaded',
       ].sort(),
@@ -54,19 +59,20 @@ describe('buildOutputs', () => {
     expect(out['object-url']).toBe('obs://b-1/dir/app.tar');
     expect(out.uploaded).toBe('true');
     expect(out['request-ids']).toBe('["req-1"]');
+    expect(out['report-file']).toBe('/runner/_temp/cph-publish-publish-00ff.json');
     expect(out['job-ids']).toBe('["job-s1","job-s3","job-s4"]');
     expect(out['succeeded-server-ids']).toBe('["s1"]');
     expect(out['failed-server-ids']).toBe('["s2","s3"]');
     expect(out.jobs).toBe(
-      '[{"server_id":"s1","job_id":"job-s1","status":"succeeded","error_code":null,"error_msg":null},' +
-        '{"server_id":"s2","job_id":null,"status":"rejected","error_code":"CPS.0005","error_msg":"Phone not found."},' +
-        '{"server_id":"s3","job_id":"job-s3","status":"failed","error_code":"E","error_msg":"m"},' +
-        '{"server_id":"s4","job_id":"job-s4","status":"running","error_code":null,"error_msg":null}]',
+      '[{"server_id":"s1","server_name":null,"stage":1,"job_id":"job-s1","status":"succeeded","error_code":null,"error_msg":null},' +
+        '{"server_id":"s2","server_name":null,"stage":1,"job_id":null,"status":"rejected","error_code":"CPS.0005","error_msg":"Phone not found."},' +
+        '{"server_id":"s3","server_name":null,"stage":1,"job_id":"job-s3","status":"failed","error_code":"E","error_msg":"m"},' +
+        '{"server_id":"s4","server_name":null,"stage":1,"job_id":"job-s4","status":"running","error_code":null,"error_msg":null}]',
     );
   });
 
   it('leaves project-id empty when it was never known', () => {
-    expect(buildOutputs(report([], { projectId: undefined }))['project-id']).toBe('');
+    expect(buildOutputs(report([], { projectId: undefined }), '')['project-id']).toBe('');
   });
 });
 

@@ -122,6 +122,7 @@ describe('cutNote', () => {
     expect(note.startsWith(start)).toBe(true);
     if (file) {
       expect(note).toContain('`actions/upload-artifact`');
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
       expect(note).toContain('`path: ${{ steps.publish.outputs.report-file }}`');
     }
   });
