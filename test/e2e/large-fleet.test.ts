@@ -223,20 +223,36 @@ describe('a fleet of 5,000 servers, pushed and waited for', () => {
 });
 
 describe('a fleet of 20,000 servers', () => {
-  it('pushed and waited for: outputs, summary and log lines stay inside the limits', async () => {
+  it('pushed and waited for, 500 failing: the failed list whole, the larger lists cut, all in the report file', async () => {
     const ids = fleet(20_000);
+    const failed = ids.filter((_, i) => i % 40 === 39);
+    const message = `Failed to push file: ${'the shared storage of this flavor is full; '.repeat(100)}`;
+    for (const id of failed) {
+      emu.phones.set(id, { outcome: 'failure', failure: { error_code: 'CPS.0212', error_msg: message } });
+    }
     const result = await runFleet(ids);
-    expect(result.code, result.stdout.slice(-2000)).toBe(0);
-    const log = figures('20,000 servers', result);
+    expect(result.code).not.toBe(0);
+    const log = figures('20,000 servers, 500 failed', result);
     expect(log.longest).toBeLessThan(2000);
-    expect(JSON.parse(result.outputs['truncated-outputs'] ?? '')).toEqual(['job-ids', 'jobs']);
-    expect(JSON.parse(result.outputs['succeeded-server-ids'] ?? '')).toEqual(ids);
+    // 19,500 succeeded ids take 1.37 MB: that list and the two after it cannot fit; the failed
+    // list, earlier in the fill order, stays whole.
+    expect(JSON.parse(result.outputs['truncated-outputs'] ?? '')).toEqual([
+      'succeeded-server-ids',
+      'job-ids',
+      'jobs',
+    ]);
+    expect(JSON.parse(result.outputs['failed-server-ids'] ?? '')).toEqual(failed);
+    expect(JSON.parse(result.outputs['request-ids'] ?? '')).toHaveLength(200);
     const doc = readReport(result);
     expectCompleteReport(doc, ids, result);
-    expect(doc.request_ids).toHaveLength(200);
+    expect(doc.counts).toMatchObject({ succeeded: 19_500, failed: 500 });
+    expect(doc.succeeded_server_ids).toHaveLength(19_500);
     const warnings = truncationWarnings(result);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/job-ids.*jobs/);
+    expect(warnings[0]).toContain("outputs 'succeeded-server-ids', 'job-ids', 'jobs' set to []");
+    expect(result.summary).toContain(
+      '19000 more servers are not shown (failures are listed first); 500 cells were cut',
+    );
   });
 
   it('in a dry run, names at most 20 ids in the plan and writes the report file', async () => {
@@ -251,6 +267,31 @@ describe('a fleet of 20,000 servers', () => {
     expectCompleteReport(doc, ids, result);
     expect(doc.outcome).toBe('dry-run');
     expect(doc.jobs.every((j) => j.status === 'planned')).toBe(true);
+  });
+});
+
+describe('a cancelled run of 5,000 servers', () => {
+  it('writes the report file with what is known: every server, cancelled, the jobs still running', async () => {
+    const ids = fleet(5000);
+    emu.settings.defaultPhone = { outcome: 'stuck' };
+    const file = path.join(temp, 'servers.txt');
+    writeFileSync(file, ids.join('\n'));
+    const result = await run({
+      inputs: baseInputs(emu, { 'server-ids': '', 'server-ids-file': file, 'wait-timeout': '600' }),
+      env: { RUNNER_TEMP: temp, GITHUB_ACTION: 'publish' },
+      // The jobs never end: only the signal can end this run before the test's time-out.
+      signal: { when: /Waiting for 5000 jobs/, send: 'SIGINT' },
+      timeoutMs: 120_000,
+    });
+    expect(result.code).toBe(1);
+    figures('5,000 servers, cancelled while waiting', result);
+    const doc = readReport(result);
+    expectCompleteReport(doc, ids, result);
+    expect(doc).toMatchObject({ outcome: 'cancelled', cancelled: true });
+    expect(doc.failure).toMatch(/cancelled \(SIGINT\)/);
+    expect(doc.counts.running).toBe(5000);
+    expect(doc.request_ids).toHaveLength(50);
+    expect(result.summary).toMatch(/^## cph-publish cancelled/);
   });
 });
 

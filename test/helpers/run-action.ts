@@ -47,6 +47,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;
+  /** Send `send` to the action once its stdout matches `when` (as the runner does on cancel). */
+  signal?: { when: RegExp; send: NodeJS.Signals };
 }
 
 /** Inputs become INPUT_<NAME> with the name upper-cased and hyphens kept, as the runner does. */
@@ -91,8 +93,13 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   });
   let stdout = '';
   let stderr = '';
+  let signalled = false;
   child.stdout.on('data', (d) => {
     stdout += d;
+    if (options.signal && !signalled && options.signal.when.test(stdout)) {
+      signalled = true;
+      child.kill(options.signal.send);
+    }
   });
   child.stderr.on('data', (d) => {
     stderr += d;
