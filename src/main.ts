@@ -27,7 +27,12 @@ import { type FileScan, scanFile } from './tar/scan.js';
 import { type UploadResult, uploadFile } from './upload/upload.js';
 import { VERSION } from './version.js';
 
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/** What `run()` ended with, beyond what it wrote: a cancelled run should exit at once. */
+export interface RunOutcome {
+  cancelled: boolean;
+}
+
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutcome> {
   const redactor = new Redactor();
   const cancel = new AbortController();
   const stopOnSignal = onCancelSignal(cancel);
@@ -59,6 +64,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     stopOnSignal();
     await writeReport(report, { summary: writeSummary, redactor, env });
   }
+  return { cancelled: cancel.signal.aborted };
 }
 
 /**

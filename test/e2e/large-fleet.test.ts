@@ -280,7 +280,19 @@ describe('a cancelled run of 5,000 servers', () => {
       inputs: baseInputs(emu, { 'server-ids': '', 'server-ids-file': file, 'wait-timeout': '600' }),
       env: { RUNNER_TEMP: temp, GITHUB_ACTION: 'publish' },
       // The jobs never end: only the signal can end this run before the test's time-out.
-      signal: { when: /Waiting for 5000 jobs/, send: 'SIGINT' },
+      onSpawn: (child) => {
+        // Keep the last characters too: the line may arrive split over two chunks.
+        let tail = '';
+        let sent = false;
+        child.stdout?.on('data', (chunk) => {
+          const text = tail + String(chunk);
+          if (!sent && text.includes('Waiting for 5000 jobs')) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+          tail = text.slice(-100);
+        });
+      },
       timeoutMs: 120_000,
     });
     expect(result.code).toBe(1);
