@@ -23,6 +23,29 @@ export function outcomeOf(report: RunReport): RunOutcome {
   return report.servers.every((s) => s.status === 'succeeded') ? 'succeeded' : 'submitted';
 }
 
+/** Per rollout stage (from each server's `stage`): how many servers, and how they ended. */
+export function stagesOf(
+  report: RunReport,
+): Array<{ stage: number; servers: number } & Record<string, number>> {
+  const byStage = new Map<number, RunReport['servers']>();
+  for (const server of report.servers) {
+    if (server.stage === null) continue;
+    const list = byStage.get(server.stage);
+    if (list) list.push(server);
+    else byStage.set(server.stage, [server]);
+  }
+  return [...byStage.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([stage, servers]) => {
+      const counts = countByStatus(servers);
+      return {
+        stage,
+        servers: servers.length,
+        ...Object.fromEntries(STATUS_ORDER.filter((s) => counts.has(s)).map((s) => [s, counts.get(s) ?? 0])),
+      };
+    });
+}
+
 /**
  * The document. Keys are snake_case like the fields of `jobs`, so `jq` reads them without
  * quoting; every list output is here under its name with `_` (`failed_server_ids`, …), whole,
@@ -56,6 +79,7 @@ export function buildReportDocument(report: RunReport, truncatedOutputs: readonl
       commit_url: report.git.commitUrl ?? null,
     },
     request_ids: report.requestIds,
+    stages: stagesOf(report),
     counts: Object.fromEntries(STATUS_ORDER.map((status) => [status, counts.get(status) ?? 0])),
     total: report.servers.length,
     truncated_outputs: truncatedOutputs,

@@ -8,6 +8,7 @@ import {
   buildReportDocument,
   outcomeOf,
   reportFilePath,
+  stagesOf,
   writeReportFile,
 } from '../../src/report/report-file.js';
 import type { RunReport, ServerResult } from '../../src/report/results.js';
@@ -16,6 +17,8 @@ import { VERSION } from '../../src/version.js';
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
   return {
     server_id: id,
+    server_name: null,
+    stage: 1,
     job_id: status === 'rejected' || status === 'skipped' ? null : `job-${id}`,
     status,
     error_code: null,
@@ -131,6 +134,24 @@ describe('buildReportDocument', () => {
     expect(doc.skipped_server_ids).toEqual(['s4']);
     expect(doc.job_ids).toEqual(JSON.parse(outputs['job-ids']));
     expect((doc.jobs as Array<{ error_msg: string }>)[1]?.error_msg).toHaveLength(5000);
+  });
+});
+
+describe('stagesOf', () => {
+  it('counts the servers of each stage by status, in stage order; pre-flight refusals have no stage', () => {
+    const servers = [
+      server('s1', 'succeeded', { stage: 1 }),
+      server('s2', 'failed', { stage: 2 }),
+      server('s3', 'succeeded', { stage: 2 }),
+      server('s4', 'skipped', { stage: 3 }),
+      server('s5', 'rejected', { stage: null }),
+    ];
+    expect(stagesOf(report(servers))).toEqual([
+      { stage: 1, servers: 1, succeeded: 1 },
+      { stage: 2, servers: 2, succeeded: 1, failed: 1 },
+      { stage: 3, servers: 1, skipped: 1 },
+    ]);
+    expect(buildReportDocument(report(servers), [])).toMatchObject({ stages: stagesOf(report(servers)) });
   });
 });
 
