@@ -89,6 +89,18 @@ describe('staged rollout', () => {
     expect(failureLine(result)).toMatch(/stopped after stage 1 of 3/);
     expect(result.summary).toMatch(/stopped after stage 1 of 3/);
     expect(result.summary).toMatch(/59 skipped/);
+    const [reportText] = Object.values(result.runnerTemp);
+    const file = JSON.parse(reportText ?? 'null');
+    expect(file.rollout).toEqual({
+      stages: 3,
+      stopped_after_stage: 1,
+      stop_reason: '1 server rejected or failed, more than max-failures 0',
+    });
+    expect(file.stages.map((s: { stage: number; servers: number }) => [s.stage, s.servers])).toEqual([
+      [1, 1],
+      [2, 29],
+      [3, 30],
+    ]);
   });
 
   it('jobs still running at a stage’s wait-timeout stop the rollout', async () => {
