@@ -72,7 +72,7 @@ describe('emulated GitHub OIDC and IAM federation', () => {
       accessKeyId: c.access,
       secretAccessKey: c.secret,
       securityToken: c.securitytoken,
-      expiresAt: c.expires_at,
+      expiresText: c.expires_at,
     };
   }
 
@@ -166,7 +166,7 @@ describe('emulated GitHub OIDC and IAM federation', () => {
   it('refuses, once expired, requests signed with temporary credentials: APIG 401 and OBS 403', async () => {
     emu.settings.credentialsLifetimeMs = 60_000;
     const c = await temporaryCredentials();
-    expect(Date.parse(c.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
+    expect(Date.parse(c.expiresText) - Date.now()).toBeLessThanOrEqual(60_000);
     // Jump the emulator's clock past the expiry instead of waiting for it.
     emu.settings.clockSkewMs = 61_000;
     const apig = await send(listJobs(c));
