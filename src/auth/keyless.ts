@@ -4,6 +4,7 @@
  * later request. Credentials renew themselves before any request once less than a quarter of
  * their lifetime (at most 10 minutes) is left, so a wait of hours never meets an expired key.
  */
+import { SignInError } from '../errors.js';
 import type { Credentials } from '../huawei/sign-apig.js';
 import { type UnsignedContext, unsignedPost } from '../huawei/unsigned.js';
 import type { CredentialsProvider, SignInInfo } from './credentials.js';
@@ -17,18 +18,6 @@ export const GITHUB_JWKS_URL = 'https://token.actions.githubusercontent.com/.wel
 
 /** Asked of IAM; it may grant less, and the renewal follows what it grants. */
 export const CREDENTIALS_DURATION_SECONDS = 3600;
-
-/** Sign-in failed for a reason found before, or outside, any request to IAM. */
-export class SignInError extends Error {
-  override name = 'SignInError';
-  constructor(
-    message: string,
-    readonly hint: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 
 /** Without an ID token there is nothing to sign in with: say why before any request is made. */
 export function checkIdTokenEnvironment(env: NodeJS.ProcessEnv): void {

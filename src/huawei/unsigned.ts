@@ -4,7 +4,7 @@
  * error type as signed requests; safe to repeat, so retried like reads (network errors, 408,
  * 429, 5xx). The caller supplies the hint, since what to check depends on the call.
  */
-import { ServiceError } from '../errors.js';
+import { CancelledError, ServiceError } from '../errors.js';
 import { type AttemptOutcome, judgeIdempotent, withRetry } from '../http/retry.js';
 import { type HttpResponse, send } from '../http/transport.js';
 import { snippet } from '../util/text.js';
@@ -42,12 +42,14 @@ export async function unsignedPost<T>(ctx: UnsignedContext, call: UnsignedCall):
           headers: { 'User-Agent': ctx.userAgent, 'Content-Type': 'application/json', ...call.headers },
           body,
           timeoutMs: ctx.timeoutMs,
+          signal: ctx.signal,
         }),
       (outcome) => judgeIdempotent(outcome as AttemptOutcome),
       ctx.retry,
       retryHooks(ctx as ClientContext, `IAM ${call.operation}`),
     );
   } catch (error) {
+    if (error instanceof CancelledError) throw error;
     throw new ServiceError({
       service: 'IAM',
       operation: call.operation,

@@ -5,10 +5,9 @@ import {
   type KeylessOptions,
   keylessCredentials,
   localExpiry,
-  SignInError,
 } from '../../src/auth/keyless.js';
 import { needsRenewal, renewAt, renewalMarginMs } from '../../src/auth/renewal.js';
-import { ServiceError } from '../../src/errors.js';
+import { ServiceError, SignInError } from '../../src/errors.js';
 import { createDispatcher } from '../../src/http/transport.js';
 import type { UnsignedContext } from '../../src/huawei/unsigned.js';
 import { Redactor } from '../../src/redact.js';
