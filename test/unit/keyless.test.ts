@@ -9,7 +9,7 @@ import {
 import { needsRenewal, renewAt, renewalMarginMs } from '../../src/auth/renewal.js';
 import { ServiceError, SignInError } from '../../src/errors.js';
 import { createDispatcher } from '../../src/http/transport.js';
-import type { UnsignedContext } from '../../src/huawei/unsigned.js';
+import { iamError, type UnsignedContext } from '../../src/huawei/unsigned.js';
 import { Redactor } from '../../src/redact.js';
 import { type Emulator, keystoneError, startEmulator } from '../emulator/index.js';
 
@@ -60,6 +60,31 @@ describe('decodeIdTokenClaims', () => {
     ['', {}],
   ])('%s', (token, expected) => {
     expect(decodeIdTokenClaims(token)).toEqual(expected);
+  });
+});
+
+describe('iamError', () => {
+  it.each([
+    [
+      {
+        error: {
+          code: 401,
+          message: 'The request you have made requires authentication.',
+          title: 'Unauthorized',
+        },
+      },
+      { message: 'The request you have made requires authentication.' },
+    ],
+    [{ error: { code: 'IAM.0001', message: 'm' } }, { code: 'IAM.0001', message: 'm' }],
+    [
+      { error_code: 'APIG.0101', error_msg: 'not found' },
+      { code: 'APIG.0101', message: 'not found' },
+    ],
+    [{ error: 'text' }, {}],
+    [undefined, {}],
+    ['<html>', {}],
+  ])('%j', (body, expected) => {
+    expect(iamError(body)).toEqual(expected);
   });
 });
 
