@@ -54,6 +54,8 @@ interface Sample {
   /** Spawn → first request at the emulator, ms (action only). */
   firstRequestMs: number;
   peakRssMiB: number;
+  /** User + system CPU of the child: less sensitive to a busy machine than the wall times. */
+  cpuMs: number;
   ok: boolean;
 }
 
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
             wallMs: run.wallMs,
             firstRequestMs: Number.NaN,
             peakRssMiB: run.peakRssMiB,
+            cpuMs: run.cpuMs,
             ok: run.code === 0,
           });
       }
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
             wallMs: run.wallMs,
             firstRequestMs: Number.NaN,
             peakRssMiB: run.peakRssMiB,
+            cpuMs: run.cpuMs,
             ok,
           });
       }
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
             wallMs: run.wallMs,
             firstRequestMs: first ? first.time - run.spawnedAt : Number.NaN,
             peakRssMiB: run.peakRssMiB,
+            cpuMs: run.cpuMs,
             ok,
           });
       }
@@ -147,6 +152,7 @@ async function main(): Promise<void> {
             wallMs: run.wallMs,
             firstRequestMs: signed ? signed.time - run.spawnedAt : Number.NaN,
             peakRssMiB: run.peakRssMiB,
+            cpuMs: run.cpuMs,
             ok,
           });
       }
@@ -170,6 +176,7 @@ async function main(): Promise<void> {
       minMax(s.map((x) => Math.round(x.firstRequestMs))),
       fixed(first / bareWall, 2),
       fixed(median(s.map((x) => x.peakRssMiB)), 1),
+      fixed(median(s.map((x) => x.cpuMs)), 0),
       `${s.filter((x) => x.ok).length}/${s.length}`,
     ];
   });
@@ -186,6 +193,7 @@ async function main(): Promise<void> {
         'min–max',
         '× bare',
         'peak RSS MiB',
+        'CPU ms',
         'ok',
       ],
       ...rows,
