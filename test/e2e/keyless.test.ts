@@ -55,6 +55,36 @@ function keyless(extra: Record<string, string> = {}, env: Record<string, string>
   return { inputs: keylessInputs(extra), env: { ...emu.idTokenEnv, ...env } };
 }
 
+/**
+ * A keyless run with RUNNER_DEBUG=1 whose first sign-in works and whose renewal is refused with an
+ * answer that quotes the ID token it got.
+ */
+async function runWithRefusedRenewal() {
+  const original = emu.github.issue.bind(emu.github);
+  let calls = 0;
+  emu.github.issue = (audience, lifetimeMs) => {
+    const token = original(audience, lifetimeMs);
+    calls += 1;
+    if (calls === 2) {
+      emu.faults.add({
+        op: 'CreateUnscopedTokenWithIdToken',
+        action: {
+          kind: 'status',
+          status: 401,
+          body: keystoneError(401, `The request you have made requires authentication. token=${token}`)
+            .body as string,
+        },
+      });
+    }
+    return token;
+  };
+  try {
+    return await run(keyless({ 'server-ids': 'srv-0001' }, { RUNNER_DEBUG: '1' }), emu);
+  } finally {
+    emu.github.issue = original;
+  }
+}
+
 const SIGN_IN_OPS = ['GetIdToken', 'CreateUnscopedTokenWithIdToken', 'CreateTemporaryAccessKeyByToken'];
 const signedRequests = () => emu.requests.filter((r) => !SIGN_IN_OPS.includes(r.op));
 const accessKeyOf = (r: RecordedRequest) =>
@@ -199,6 +229,19 @@ describe('keyless sign-in', () => {
     expect(result.stdout).toMatch(
       /Renewed the temporary credentials through identity provider github-actions/,
     );
+  });
+
+  it('keeps every sign-in secret out of the log with step debugging on, also when a renewal is refused', async () => {
+    // Credentials of 8 s: the renewal during the 5 s job's wait meets an IAM 401 (its body echoes
+    // the ID token, as a careless gateway might), which ends the run with the error's stack logged.
+    emu.settings.credentialsLifetimeMs = 8_000;
+    emu.settings.defaultJobDurationMs = 30_000;
+    const result = await runWithRefusedRenewal();
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toContain('::debug::');
+    expect(failureLine(result)).toContain('IAM CreateUnscopedTokenWithIdToken failed');
+    expect(emu.github.issued.length).toBe(2);
+    expect(emu.federation.issued.length).toBe(1);
   });
 
   it('refuses identity-provider together with key inputs, before any request', async () => {
