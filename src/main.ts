@@ -5,7 +5,8 @@
  * `@actions/core` is used here and nowhere below; wording lives in src/report/log.ts.
  */
 import * as core from '@actions/core';
-import { type CredentialsProvider, staticCredentials } from './auth/credentials.js';
+import { staticCredentials } from './auth/credentials.js';
+import { checkIdTokenEnvironment, keylessCredentials } from './auth/keyless.js';
 import { CancelledError, InputError } from './errors.js';
 import { chooseServers as pickServers } from './fleet/choose.js';
 import { preflight } from './fleet/preflight.js';
@@ -22,6 +23,7 @@ import {
 } from './huawei/cph.js';
 import { resolveProjectId } from './huawei/iam.js';
 import { ObsClient } from './huawei/obs.js';
+import type { UnsignedContext } from './huawei/unsigned.js';
 import { type Config, readConfig } from './inputs.js';
 import { type PushTarget, pushInBatches, serverResult } from './jobs/push.js';
 import { countOutcomes, type TrackedJob, waitForJobs } from './jobs/wait.js';
@@ -60,6 +62,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
     writeSummary = config.summary;
     const tuning = knobs(env);
     report = newReport(config, env);
+    // Keyless sign-in cannot work without the job's ID token: say so before anything else (dry run too).
+    if (config.signIn.method === 'keyless') checkIdTokenEnvironment(env);
     await publish(config, report, { redactor, signal: cancel.signal, ...tuning });
   } catch (error) {
     const cancelled = error instanceof CancelledError || cancel.signal.aborted;
@@ -134,7 +138,7 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
   if (scan) report.file = { size: scan.size, md5Hex: scan.md5Hex };
   if (config.dryRun) return plan(config, scan, report);
 
-  const ctx = clientContext(tuning, signIn(config));
+  const ctx = await signIn(config, tuning);
   report.signIn = ctx.credentials.info;
   const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
   if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
@@ -167,9 +171,24 @@ async function plan(config: Config, scan: FileScan | undefined, report: RunRepor
   );
 }
 
-function signIn(config: Config): CredentialsProvider {
-  if (config.signIn.method === 'keys') return staticCredentials(config.signIn.credentials);
-  throw new InputError([{ input: 'identity-provider', message: 'keyless sign-in is not available yet' }]);
+/** The AK/SK found, or keyless: the job's ID token exchanged with IAM now, renewed before requests later. */
+async function signIn(config: Config, tuning: Tuning): Promise<ClientContext> {
+  const base = clientContext(tuning);
+  if (config.signIn.method === 'keys')
+    return { ...base, credentials: staticCredentials(config.signIn.credentials) };
+  const credentials = keylessCredentials(base, {
+    identityProvider: config.signIn.identityProvider,
+    audience: config.signIn.audience,
+    iamEndpoint: config.iamEndpoint,
+    getIdToken: (audience) => (audience === undefined ? core.getIDToken() : core.getIDToken(audience)),
+    onSecret: (value) => {
+      core.setSecret(value);
+      tuning.redactor.add(value);
+    },
+    log: (message) => core.info(message),
+  });
+  await credentials.get(base.signal);
+  return { ...base, credentials };
 }
 
 interface ChosenServers {
@@ -439,10 +458,9 @@ interface Tuning {
   retry: RetryPolicy;
 }
 
-function clientContext(tuning: Tuning, credentials: CredentialsProvider): ClientContext {
+function clientContext(tuning: Tuning): UnsignedContext {
   return {
     dispatcher: createDispatcher(),
-    credentials,
     signal: tuning.signal,
     redactor: tuning.redactor,
     timeoutMs: tuning.timeoutMs,
