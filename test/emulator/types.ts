@@ -19,6 +19,7 @@ export type Op =
   | 'UploadPart'
   | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload'
+  | 'ListMultipartUploads'
   | 'HeadBucket'
   | 'Unknown';
 
@@ -160,6 +161,18 @@ export interface EmulatorOptions {
   authLockoutThreshold?: number;
   /** Minimum size of every multipart part but the last; default 100 KB (102400). */
   minPartSize?: number;
+  /** Uploads per ListMultipartUploads page when the request asks for more (or nothing); default 1000. */
+  listUploadsPageSize?: number;
+  /** Model a long link: OBS request bodies read at most this fast per connection, answers delayed. */
+  throttle?: LinkThrottle;
+}
+
+/** A long, slow link, per connection: what one TCP stream to a far-away region gets. */
+export interface LinkThrottle {
+  /** Upper bound on how fast one request's body is read, bytes per second. */
+  bytesPerSecond: number;
+  /** Wait before each OBS answer (the round trips a request costs on a long link). */
+  answerDelayMs: number;
 }
 
 /** The mutable part of the configuration; changes take effect on the next request. */
@@ -172,6 +185,8 @@ export interface EmulatorSettings {
   discardObjectData: boolean;
   authLockoutThreshold: number;
   minPartSize: number;
+  listUploadsPageSize: number;
+  throttle: LinkThrottle | undefined;
   phonesDir: string | undefined;
 }
 
