@@ -90,8 +90,9 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
   for (const warning of config.warnings) core.warning(warning);
 
   const scan = config.file ? await group('Inspect tar', () => inspectTar(config)) : undefined;
-  if (scan) report.file = { size: scan.size, md5Hex: scan.md5Hex };
+  if (scan) report.file = { size: scan.size, sha256Hex: scan.sha256Hex };
   if (config.dryRun) {
+    await scan?.partDigests.close();
     await group('Plan (dry run: nothing is sent)', async () => {
       for (const line of text.planLines(config, scan)) core.info(line);
     });
@@ -228,7 +229,14 @@ async function upload(
   core.info(text.uploadStartLine(file, scan.size, config.bucket, config.objectPath));
   const result = await uploadFile(
     obs,
-    { path: file, key: config.objectPath, scan, skipUnchanged: config.skipUnchanged },
+    {
+      path: file,
+      key: config.objectPath,
+      scan,
+      skipUnchanged: config.skipUnchanged,
+      concurrency: config.uploadConcurrency,
+      signal: ctx.signal,
+    },
     {
       progress: text.throttledProgress('Uploaded', (line) => core.info(line)),
       log: (message) => core.info(message),

@@ -67,7 +67,7 @@ export function throttledProgress(
 export function inspectedLine(file: string, scan: FileScan, seconds: number): string {
   return (
     `${file}: ${scan.tar.entries} entries, ${(scan.tar.totalBytes / MiB).toFixed(1)} MiB of file data, ` +
-    `top level: ${scan.tar.topLevel.join(', ') || '(none)'}; MD5 ${scan.md5Hex}; read in ${seconds.toFixed(1)} s`
+    `top level: ${scan.tar.topLevel.join(', ') || '(none)'}; SHA-256 ${scan.sha256Hex}; read in ${seconds.toFixed(1)} s`
   );
 }
 
@@ -107,9 +107,9 @@ export function planLines(config: Config, scan: FileScan | undefined): string[] 
   const lines: string[] = [];
   if (config.file && scan) {
     lines.push(
-      `Would upload ${config.file} (${scan.size} bytes, MD5 ${scan.md5Hex}) to obs://${config.bucket}/${config.objectPath} ` +
+      `Would upload ${config.file} (${scan.size} bytes, SHA-256 ${scan.sha256Hex}) to obs://${config.bucket}/${config.objectPath} ` +
         `${scan.parts.length ? `in ${scan.parts.length} parts` : 'in one PUT'} via ${config.obsEndpoint.origin}` +
-        (config.skipUnchanged ? ', skipped if the object already has this size and MD5' : ''),
+        (config.skipUnchanged ? ', skipped if the object already has this size and SHA-256' : ''),
     );
   } else {
     lines.push(`Would use the existing object obs://${config.bucket}/${config.objectPath}`);

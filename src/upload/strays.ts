@@ -35,9 +35,7 @@ export function strayUploads(
   clock: { serverNowMs: number; localNowMs: number },
 ): ListedUpload[] {
   const sinceMs = clock.serverNowMs - (clock.localNowMs - query.firstSentAtMs) - CLOCK_MARGIN_MS;
-  return listed.filter(
-    (u) => u.key === query.key && u.uploadId !== query.keep && u.initiatedMs >= sinceMs,
-  );
+  return listed.filter((u) => u.key === query.key && u.uploadId !== query.keep && u.initiatedMs >= sinceMs);
 }
 
 export interface StrayEvents {

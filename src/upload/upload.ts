@@ -142,9 +142,7 @@ class Progress {
 
 /** The object in OBS holds exactly the scanned bytes: same size and our own SHA-256 metadata. */
 function isSameObject(existing: ObsObjectInfo | undefined, scan: FileScan): boolean {
-  return (
-    !!existing && existing.size === scan.size && existing.sha256Hex?.toLowerCase() === scan.sha256Hex
-  );
+  return !!existing && existing.size === scan.size && existing.sha256Hex?.toLowerCase() === scan.sha256Hex;
 }
 
 /** Uploads `request.scan`'s file; its part digests are closed when this settles. */

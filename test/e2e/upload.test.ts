@@ -94,7 +94,10 @@ describe('file upload', () => {
 
   it('uploads again when the object has the same size but another SHA-256, or only MD5 metadata', async () => {
     const { file, data } = writeTar('same-size.tar', [{ path: 'data/a.bin', content: bytes(MiB, 5) }]);
-    const metadatas: Record<string, string>[] = [{ sha256: sha256(Buffer.from('other')) }, { md5: md5(data) }];
+    const metadatas: Record<string, string>[] = [
+      { sha256: sha256(Buffer.from('other')) },
+      { md5: md5(data) },
+    ];
     for (const metadata of metadatas) {
       emu.reset();
       emu.obs.putObject(BUCKET, OBJECT, Buffer.alloc(data.length), { metadata });
