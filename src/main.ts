@@ -37,7 +37,12 @@ const EMPTY_OUTPUTS: Record<string, string> = {
   'skipped-server-ids': '[]',
 };
 
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/** What `run()` ended with, beyond what it wrote: a cancelled run should exit at once. */
+export interface RunOutcome {
+  cancelled: boolean;
+}
+
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutcome> {
   const redactor = new Redactor();
   const cancel = new AbortController();
   const stopOnSignal = onCancelSignal(cancel);
@@ -81,6 +86,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
       }
     }
   }
+  return { cancelled: cancel.signal.aborted };
 }
 
 /** The pipeline proper; it fills `report` as it goes and throws on the first failure that ends the run. */

@@ -2,7 +2,7 @@
  * Runs the bundled action exactly as the runner does: `node dist/index.js` in a
  * child process, inputs as INPUT_* variables, outputs and summary in files.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,6 +47,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;
+  /** Called once the action's process is running (to send it signals, say). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** Inputs become INPUT_<NAME> with the name upper-cased and hyphens kept, as the runner does. */
@@ -89,6 +91,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => {
