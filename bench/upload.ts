@@ -42,7 +42,6 @@ import {
   loadNote,
   measure,
   median,
-  minMax,
   node24,
   nodeVersion,
   RSS_METHOD,
@@ -257,7 +256,9 @@ function rows(samples: Sample[]): (string | number)[][] {
       `${first.bytes / MiB} MiB`,
       g.length,
       fixed(wall, 2),
-      g.length > 1 ? minMax(g.map((s) => s.wallS)) : '',
+      g.length > 1
+        ? `${fixed(Math.min(...g.map((s) => s.wallS)), 2)}–${fixed(Math.max(...g.map((s) => s.wallS)), 2)}`
+        : '',
       `${fixed(wall / esdkWall(first.link, first.bytes), 2)}×`,
       fixed(first.bytes / MiB / wall, 0),
       m((s) => s.peakRssMiB),
