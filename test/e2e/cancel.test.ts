@@ -5,7 +5,6 @@
  * Signals are sent when the emulator has *received* a given request (an event, not a time window);
  * that request is held by a `delay` fault so the signal surely lands while it is in flight.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,7 +19,10 @@ import {
   run,
   serverIds,
 } from '../helpers/action-fixture.js';
+import type { RunOptions } from '../helpers/run-action.js';
 import { buildTar } from '../helpers/tar-builder.js';
+
+type ActionProcess = Parameters<NonNullable<RunOptions['onSpawn']>>[0];
 
 let emu: Emulator;
 let dir: string;
@@ -48,7 +50,7 @@ async function received(op: Op, count = 1): Promise<void> {
 /** Sends `signal` to the action once `when` resolves; records how long the action took to exit after it. */
 function signalWhen(when: () => Promise<void>, signal: NodeJS.Signals) {
   const timing = { sentAt: 0, exitedAfterMs: Number.NaN };
-  const onSpawn = (child: ChildProcess) => {
+  const onSpawn = (child: ActionProcess) => {
     child.on('exit', () => {
       if (timing.sentAt) timing.exitedAfterMs = Date.now() - timing.sentAt;
     });

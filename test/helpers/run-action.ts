@@ -3,7 +3,7 @@
  * child process, inputs as INPUT_* variables, outputs and summary in files.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ export interface ActionRun {
   stderr: string;
   outputs: Record<string, string>;
   summary: string;
+  /** The files the action left in RUNNER_TEMP (the report file), by name, when the test did not set its own. */
+  runnerTemp: Record<string, string>;
   /** Everything the action wrote, less `::add-mask::` commands, for secret scans. */
   everything: string;
   durationMs: number;
@@ -62,6 +64,10 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cph-action-'));
   const outputFile = path.join(dir, 'output');
   const summaryFile = path.join(dir, 'summary');
+  // RUNNER_TEMP as on a runner: private to this run, so report files land here, are scanned for
+  // secrets with the rest, and go with the directory.
+  const runnerTemp = path.join(dir, 'runner-temp');
+  mkdirSync(runnerTemp);
   writeFileSync(outputFile, '');
   writeFileSync(summaryFile, '');
   // A clean environment: nothing of this machine's proxy or Huawei settings leaks in
@@ -72,6 +78,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   const env: Record<string, string> = {
     ...base,
     GITHUB_OUTPUT: outputFile,
+    RUNNER_TEMP: runnerTemp,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_WORKSPACE: options.cwd ?? REPO_ROOT,
     GITHUB_REF: 'refs/tags/v1.2.3',
@@ -105,6 +112,9 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   clearTimeout(timeout);
   const outputText = readFileSync(outputFile, 'utf8');
   const summary = readFileSync(summaryFile, 'utf8');
+  const tempFiles = Object.fromEntries(
+    readdirSync(runnerTemp).map((name) => [name, readFileSync(path.join(runnerTemp, name), 'utf8')]),
+  );
   rmSync(dir, { recursive: true, force: true });
   return {
     code,
@@ -112,8 +122,15 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     stderr,
     outputs: parseOutputFile(outputText),
     summary,
+    runnerTemp: tempFiles,
     // `::add-mask::` lines are how the runner learns what to mask; it never shows them.
-    everything: [stdout.replace(/^::add-mask::.*$/gm, ''), stderr, outputText, summary].join('\n'),
+    everything: [
+      stdout.replace(/^::add-mask::.*$/gm, ''),
+      stderr,
+      outputText,
+      summary,
+      ...Object.values(tempFiles),
+    ].join('\n'),
     durationMs: Date.now() - started,
   };
 }
