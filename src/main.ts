@@ -5,7 +5,8 @@
  * `@actions/core` is used here and nowhere below; wording lives in src/report/log.ts.
  */
 import * as core from '@actions/core';
-import { type CredentialsProvider, staticCredentials } from './auth/credentials.js';
+import { staticCredentials } from './auth/credentials.js';
+import { checkIdTokenEnvironment, keylessCredentials } from './auth/keyless.js';
 import { CancelledError, InputError } from './errors.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './http/retry.js';
 import { createDispatcher } from './http/transport.js';
@@ -13,6 +14,7 @@ import type { ClientContext } from './huawei/context.js';
 import { type CphTarget, listJobs, showJob } from './huawei/cph.js';
 import { resolveProjectId } from './huawei/iam.js';
 import { ObsClient } from './huawei/obs.js';
+import type { UnsignedContext } from './huawei/unsigned.js';
 import { type Config, readConfig } from './inputs.js';
 import { type PushTarget, pushInBatches, serverResult } from './jobs/push.js';
 import { countOutcomes, type TrackedJob, waitForJobs } from './jobs/wait.js';
@@ -50,6 +52,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
     writeSummary = config.summary;
     const tuning = knobs(env);
     report = newReport(config, env);
+    // Keyless sign-in cannot work without the job's ID token: say so before anything else (dry run too).
+    if (config.signIn.method === 'keyless') checkIdTokenEnvironment(env);
     await publish(config, report, { redactor, signal: cancel.signal, ...tuning });
   } catch (error) {
     const cancelled = error instanceof CancelledError || cancel.signal.aborted;
@@ -133,7 +137,7 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
     return;
   }
 
-  const ctx = clientContext(tuning, signIn(config));
+  const ctx = await signIn(config, tuning);
   report.signIn = ctx.credentials.info;
   const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
   if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
@@ -151,9 +155,24 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
   if (failure) throw new text.RunFailure(failure);
 }
 
-function signIn(config: Config): CredentialsProvider {
-  if (config.signIn.method === 'keys') return staticCredentials(config.signIn.credentials);
-  throw new InputError([{ input: 'identity-provider', message: 'keyless sign-in is not available yet' }]);
+/** The AK/SK found, or keyless: the job's ID token exchanged with IAM now, renewed before requests later. */
+async function signIn(config: Config, tuning: Tuning): Promise<ClientContext> {
+  const base = clientContext(tuning);
+  if (config.signIn.method === 'keys')
+    return { ...base, credentials: staticCredentials(config.signIn.credentials) };
+  const credentials = keylessCredentials(base, {
+    identityProvider: config.signIn.identityProvider,
+    audience: config.signIn.audience,
+    iamEndpoint: config.iamEndpoint,
+    getIdToken: (audience) => (audience === undefined ? core.getIDToken() : core.getIDToken(audience)),
+    onSecret: (value) => {
+      core.setSecret(value);
+      tuning.redactor.add(value);
+    },
+    log: (message) => core.info(message),
+  });
+  await credentials.get(base.signal);
+  return { ...base, credentials };
 }
 
 /** The servers to push, in order: the ids given (server names and pre-flight come with the fleet step). */
@@ -298,10 +317,9 @@ interface Tuning {
   retry: RetryPolicy;
 }
 
-function clientContext(tuning: Tuning, credentials: CredentialsProvider): ClientContext {
+function clientContext(tuning: Tuning): UnsignedContext {
   return {
     dispatcher: createDispatcher(),
-    credentials,
     signal: tuning.signal,
     redactor: tuning.redactor,
     timeoutMs: tuning.timeoutMs,

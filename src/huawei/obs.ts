@@ -4,7 +4,7 @@
  * read without depending on its namespace.
  */
 import { isIP } from 'node:net';
-import { CancelledError, ServiceError } from '../errors.js';
+import { CancelledError, ServiceError, SignInError } from '../errors.js';
 import { hintFor } from '../hints.js';
 import { type AttemptOutcome, judgeIdempotent, withRetry } from '../http/retry.js';
 import { type BodySource, type HttpMethod, type HttpResponse, send } from '../http/transport.js';
@@ -182,7 +182,10 @@ export class ObsClient {
         retryHooks(ctx, `OBS ${call.operation}`, call.onRetry),
       );
     } catch (error) {
-      if (error instanceof CancelledError) throw error;
+      // Only the credentials can fail with these before a request is sent: a failed keyless
+      // renewal keeps IAM's (or GitHub's) message and hint.
+      if (error instanceof CancelledError || error instanceof ServiceError || error instanceof SignInError)
+        throw error;
       throw new ServiceError({
         service: 'OBS',
         operation: call.operation,

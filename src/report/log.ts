@@ -2,7 +2,7 @@
  * The wording of the log: the dry-run plan, progress lines, per-step lines and the
  * one failure line. Pure functions that return text; main.ts decides when to print.
  */
-import { CancelledError, InputError, ServiceError } from '../errors.js';
+import { CancelledError, InputError, ServiceError, SignInError } from '../errors.js';
 import { JOB_FAILURE_HINT } from '../hints.js';
 import type { Config } from '../inputs.js';
 import type { BatchEvent } from '../jobs/push.js';
@@ -42,7 +42,7 @@ export function failureLine(error: unknown, redactor: Redactor): string {
   if (error instanceof CancelledError) {
     return `cph-publish: the run was cancelled (${error.signalName}) — pushes already sent cannot be recalled; see the summary for what was pushed and what was skipped`;
   }
-  if (error instanceof ServiceError) {
+  if (error instanceof ServiceError || error instanceof SignInError) {
     return redactor.redact(`cph-publish: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`);
   }
   if (error instanceof TarError || error instanceof RunFailure)
@@ -123,7 +123,9 @@ export function planLines(config: Config, scan: FileScan | undefined): string[] 
   }
   lines.push(
     config.signIn.method === 'keyless'
-      ? `Would sign in without keys through identity provider ${config.signIn.identityProvider}`
+      ? `Would sign in without keys through identity provider ${config.signIn.identityProvider} ` +
+          `(audience ${config.signIn.audience ?? "GitHub's default"}): ACTIONS_ID_TOKEN_REQUEST_URL and ` +
+          'ACTIONS_ID_TOKEN_REQUEST_TOKEN are present; no ID token is fetched in a dry run'
       : 'Would sign requests with the AK/SK given',
   );
   lines.push(

@@ -198,6 +198,52 @@ const ROWS: Row[] = [
       'secret-access-key': '',
     },
   },
+  {
+    name: 'identity-provider of 65 characters',
+    names: ['identity-provider'],
+    inputs: { 'identity-provider': 'g'.repeat(65), 'access-key-id': '', 'secret-access-key': '' },
+  },
+  {
+    name: 'identity-provider with a non-ASCII letter',
+    names: ['identity-provider'],
+    inputs: { 'identity-provider': 'githüb', 'access-key-id': '', 'secret-access-key': '' },
+  },
+  {
+    name: 'identity-provider together with security-token only (its value never shown)',
+    names: ['identity-provider'],
+    inputs: {
+      'identity-provider': 'github',
+      'access-key-id': '',
+      'secret-access-key': '',
+      'security-token': 'a-security-token-that-must-not-show-0123456789',
+    },
+    hidden: ['a-security-token-that-must-not-show-0123456789'],
+  },
+  {
+    name: 'audience of 256 characters',
+    names: ['audience'],
+    inputs: {
+      'identity-provider': 'github',
+      audience: 'a'.repeat(256),
+      'access-key-id': '',
+      'secret-access-key': '',
+    },
+  },
+  {
+    name: 'audience with a non-ASCII character',
+    names: ['audience'],
+    inputs: {
+      'identity-provider': 'github',
+      audience: 'clïent',
+      'access-key-id': '',
+      'secret-access-key': '',
+    },
+  },
+  {
+    name: 'identity-provider and audience bad at once: both named',
+    names: ['identity-provider', 'audience'],
+    inputs: { 'identity-provider': 'a b', audience: 'x\ty', 'access-key-id': '', 'secret-access-key': '' },
+  },
   // server-names, preflight, rollout, max-failures, upload-concurrency
   {
     name: "server-names pattern with a space 'game prod'",

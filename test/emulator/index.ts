@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CphState } from './cph.js';
 import { Faults } from './faults.js';
+import { defaultIdentityProvider, Federation, type IdentityProviderDef } from './federation.js';
+import { GitHubOidc, ID_TOKEN_PATH } from './github-oidc.js';
 import { ObsStore } from './obs.js';
 import { EmulatorServer } from './server.js';
 import type {
@@ -29,6 +31,23 @@ import type {
 
 export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord } from './cph.js';
 export { apigError, Faults, obsError, REQUEST_ID_PLACEHOLDER } from './faults.js';
+export {
+  DEFAULT_IDENTITY_PROVIDER_ID,
+  defaultIdentityProvider,
+  type Federation,
+  type IdentityProviderDef,
+  type IssuedCredential,
+  keystoneError,
+  type MappingRule,
+  type RemoteCondition,
+} from './federation.js';
+export {
+  DEFAULT_GITHUB_JOB,
+  GITHUB_ISSUER,
+  type GitHubJob,
+  type GitHubOidc,
+  subjectOf,
+} from './github-oidc.js';
 export type { MultipartUpload, ObjectInfo, ObsStore, StoredObject } from './obs.js';
 export type * from './types.js';
 
@@ -38,7 +57,7 @@ export const DEFAULT_CREDENTIALS: Credential = {
 };
 
 /** Temporary credentials: requests must carry the token (`X-Security-Token` / `x-obs-security-token`), signed. */
-export const TEMP_CREDENTIALS: Required<Credential> = {
+export const TEMP_CREDENTIALS: Required<Omit<Credential, 'expiresAt'>> = {
   accessKeyId: 'EMULATORTEMPAK000001',
   secretAccessKey: 'emulator-temp-secret-key-do-not-log',
   securityToken:
@@ -69,6 +88,15 @@ export interface Emulator {
   readonly credentials: Credential[];
   /** IAM projects (mutable): make zero or two match a region to test the lookup's errors. */
   readonly projects: ProjectDef[];
+  /** GitHub's ID-token service: its keys, the job the tokens describe, the tokens issued. */
+  readonly github: GitHubOidc;
+  /** IAM federation: identity providers (mutable), unscoped tokens and temporary credentials issued. */
+  readonly federation: Federation;
+  /**
+   * What a job with `permissions: id-token: write` finds in its environment:
+   * `ACTIONS_ID_TOKEN_REQUEST_URL` and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` pointing at this emulator.
+   */
+  readonly idTokenEnv: Record<'ACTIONS_ID_TOKEN_REQUEST_URL' | 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', string>;
   /** Requests per operation. */
   countByOp(): Partial<Record<Op, number>>;
   requestsFor(op: Op | Op[]): RecordedRequest[];
@@ -95,6 +123,9 @@ function initialSettings(options: EmulatorOptions): EmulatorSettings {
     listUploadsPageSize: options.listUploadsPageSize ?? 1000,
     throttle: options.throttle,
     phonesDir: options.phonesDir,
+    credentialsLifetimeMs: options.credentialsLifetimeMs,
+    idTokenLifetimeMs: options.idTokenLifetimeMs ?? 5 * 60 * 1000,
+    unscopedTokenLifetimeMs: options.unscopedTokenLifetimeMs ?? 24 * 60 * 60 * 1000,
   };
 }
 
@@ -106,6 +137,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const phones = new Map<string, PhoneBehaviour>();
   const faults = new Faults();
   const requests: RecordedRequest[] = [];
+  const clock = () => Date.now() + settings.clockSkewMs;
+  const github = new GitHubOidc(clock);
+  const federation = new Federation(settings, credentials, clock);
+  // As an admin sets it up: GitHub's JWKS pasted into the provider when the emulator starts.
+  const providers = (): IdentityProviderDef[] =>
+    (options.identityProviders ?? [defaultIdentityProvider()]).map((p) => ({
+      ...p,
+      signingKeys: p.signingKeys ?? github.jwks(),
+    }));
   const fillFromOptions = () => {
     credentials.splice(
       0,
@@ -121,20 +161,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     for (const [id, behaviour] of Object.entries(options.phones ?? {})) phones.set(id, behaviour);
     faults.clear();
     for (const rule of options.faults ?? []) faults.add(rule);
+    github.reset();
+    federation.reset(providers());
   };
   fillFromOptions();
 
   const dataDir = mkdtempSync(join(options.dataDir ?? tmpdir(), 'cph-emulator-'));
   const obs = new ObsStore(join(dataDir, 'objects'), settings, options.buckets ?? [DEFAULT_BUCKET]);
-  const cph = new CphState(
-    settings,
-    phones,
-    () => projects,
-    obs,
-    () => Date.now() + settings.clockSkewMs,
-  );
+  const cph = new CphState(settings, phones, () => projects, obs, clock);
   const server = new EmulatorServer(
-    { settings, credentials, projects, faults, cph, obs, requests },
+    { settings, credentials, projects, faults, cph, obs, requests, github, federation },
     host,
     options.keepAliveTimeoutMs ?? 15_000,
   );
@@ -145,9 +181,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throw err;
   }
   let closed: Promise<void> | undefined;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,
+    url,
     port: server.port,
     requests,
     phones,
@@ -157,6 +194,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     settings,
     credentials,
     projects,
+    github,
+    federation,
+    idTokenEnv: {
+      ACTIONS_ID_TOKEN_REQUEST_URL: `${url}${ID_TOKEN_PATH}?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: github.requestToken,
+    },
     countByOp() {
       const counts: Partial<Record<Op, number>> = {};
       for (const r of requests) counts[r.op] = (counts[r.op] ?? 0) + 1;

@@ -2,12 +2,16 @@
  * Types shared by the emulator's parts. The emulator is a test fixture: it imports nothing from
  * `src/`, so that a bug in the action's signer or client cannot hide behind the same bug here.
  */
+import type { IdentityProviderDef } from './federation.js';
 
-export type Service = 'CPH' | 'IAM' | 'OBS';
+export type Service = 'CPH' | 'IAM' | 'OBS' | 'GitHub';
 
 /** Operations the emulator knows. Fault rules and recordings name requests by these. */
 export type Op =
   | 'ListProjects'
+  | 'CreateUnscopedTokenWithIdToken'
+  | 'CreateTemporaryAccessKeyByToken'
+  | 'GetIdToken'
   | 'PushShareFiles'
   | 'ListJobs'
   | 'ShowJob'
@@ -28,6 +32,8 @@ export interface Credential {
   secretAccessKey: string;
   /** Marks the pair as temporary: every request must carry this token, signed. */
   securityToken?: string;
+  /** Temporary credentials from IAM: refused from this time on (ms, emulator clock). */
+  expiresAt?: number;
 }
 
 export interface ProjectDef {
@@ -113,6 +119,10 @@ export interface RecordedRequest {
   authOk: boolean;
   /** Why authentication failed. */
   authError?: string;
+  /** The request was signed with temporary credentials expiring at this time (ms, emulator clock). */
+  credentialExpiresAt?: number;
+  /** …and they had expired when it arrived: refused (APIG 401 / OBS 403). */
+  expiredCredentials?: boolean;
   /** The fault that hit this request, e.g. `status:503`, `delay:200`, `drop`, `drop-after`, `refuse:300`, `refuse-after:300`. */
   fault?: string;
   /** The client went away before the request was handled. */
@@ -165,6 +175,14 @@ export interface EmulatorOptions {
   listUploadsPageSize?: number;
   /** Model a long link: OBS request bodies read at most this fast per connection, answers delayed. */
   throttle?: LinkThrottle;
+  /** IAM identity providers for keyless sign-in; default one, `github-actions` (see federation.ts). */
+  identityProviders?: IdentityProviderDef[];
+  /** Lifetime of temporary credentials from securitytokens; default the `duration_seconds` asked. */
+  credentialsLifetimeMs?: number;
+  /** Lifetime of GitHub ID tokens; default 5 minutes. */
+  idTokenLifetimeMs?: number;
+  /** Lifetime of IAM unscoped tokens; default 24 hours. */
+  unscopedTokenLifetimeMs?: number;
 }
 
 /** A long, slow link, per connection: what one TCP stream to a far-away region gets. */
@@ -188,6 +206,9 @@ export interface EmulatorSettings {
   listUploadsPageSize: number;
   throttle: LinkThrottle | undefined;
   phonesDir: string | undefined;
+  credentialsLifetimeMs: number | undefined;
+  idTokenLifetimeMs: number;
+  unscopedTokenLifetimeMs: number;
 }
 
 /** What a handler answers; the server adds request ids and records it. */

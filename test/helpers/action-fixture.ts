@@ -70,10 +70,23 @@ export function secretsOf(options: RunOptions): string[] {
   return [...new Set(all)];
 }
 
-/** Every test run goes through here: no SK or token in logs, outputs or summary, whatever the outcome. */
-export async function run(options: RunOptions): Promise<ActionRun> {
+/**
+ * Keyless sign-in's secrets, as handed out by `emu` so far: GitHub's request token and ID tokens,
+ * IAM's unscoped tokens, and the temporary AK, SK and security token.
+ */
+export function keylessSecretsOf(emu: Emulator): string[] {
+  const values = [emu.github.requestToken, ...emu.github.issued, ...emu.federation.secrets()];
+  return [...new Set(values.flatMap((v) => [v, encodeURIComponent(v)]))];
+}
+
+/**
+ * Every test run goes through here: no SK or token in logs, outputs or summary, whatever the
+ * outcome. With `emu`, the keyless sign-in's secrets that emulator handed out are looked for too.
+ */
+export async function run(options: RunOptions, emu?: Emulator): Promise<ActionRun> {
   const result = await runAction(options);
-  for (const secret of secretsOf(options)) {
+  const secrets = [...secretsOf(options), ...(emu ? keylessSecretsOf(emu) : [])];
+  for (const secret of secrets) {
     expect(result.everything.includes(secret), 'a secret leaked into what the action wrote').toBe(false);
   }
   return result;
