@@ -4,6 +4,7 @@
  *        → for each stage: push → wait → judge → report.
  * `@actions/core` is used here and nowhere below; wording lives in src/report/log.ts.
  */
+
 import * as core from '@actions/core';
 import { staticCredentials } from './auth/credentials.js';
 import { checkIdTokenEnvironment, keylessCredentials } from './auth/keyless.js';
@@ -27,6 +28,7 @@ import type { RunReport } from './report/results.js';
 import { buildSummary } from './report/summary.js';
 import { type FileScan, scanFile } from './tar/scan.js';
 import { type UploadResult, uploadFile } from './upload/upload.js';
+import { sourceMappedStack } from './util/stack.js';
 import { VERSION } from './version.js';
 
 /** What `run()` ended with, beyond what it wrote: a cancelled run should exit at once. */
@@ -63,7 +65,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
       report.cancelled = cancelled || undefined;
     }
     core.setFailed(line);
-    if (core.isDebug() && error instanceof Error && error.stack) core.debug(redactor.redact(error.stack));
+    if (core.isDebug() && error instanceof Error && error.stack)
+      core.debug(redactor.redact(sourceMappedStack(error.stack)));
   } finally {
     stopOnSignal();
     await writeReport(report, { summary: writeSummary, redactor, env });

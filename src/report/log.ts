@@ -2,6 +2,7 @@
  * The wording of the log: the dry-run plan, progress lines, per-step lines and the
  * one failure line. Pure functions that return text; main.ts decides when to print.
  */
+
 import { CancelledError, InputError, ServiceError, SignInError } from '../errors.js';
 import { JOB_FAILURE_HINT } from '../hints.js';
 import type { Config } from '../inputs.js';
@@ -10,6 +11,7 @@ import type { WaitCounts } from '../jobs/wait.js';
 import type { Redactor } from '../redact.js';
 import { TarError } from '../tar/inspect.js';
 import type { FileScan } from '../tar/scan.js';
+import { sourceMappedStack } from '../util/stack.js';
 import { snippet } from '../util/text.js';
 import { isFailure, type RunReport, type ServerResult } from './results.js';
 
@@ -48,7 +50,7 @@ export function failureLine(error: unknown, redactor: Redactor): string {
   if (error instanceof TarError || error instanceof RunFailure)
     return redactor.redact(`cph-publish: ${error.message}`);
   return redactor.redact(
-    `cph-publish: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    `cph-publish: unexpected error: ${error instanceof Error ? (error.stack ? sourceMappedStack(error.stack) : error.message) : String(error)}`,
   );
 }
 
