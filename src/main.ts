@@ -4,6 +4,7 @@
  *        → for each stage: push → wait → judge → report.
  * `@actions/core` is used here and nowhere below; wording lives in src/report/log.ts.
  */
+
 import * as core from '@actions/core';
 import { staticCredentials } from './auth/credentials.js';
 import { checkIdTokenEnvironment, keylessCredentials } from './auth/keyless.js';
@@ -37,6 +38,7 @@ import { isFailure, type RunReport } from './report/results.js';
 import { buildSummary } from './report/summary.js';
 import { type FileScan, scanFile } from './tar/scan.js';
 import { type UploadResult, uploadFile } from './upload/upload.js';
+import { sourceMappedStack } from './util/stack.js';
 import { VERSION } from './version.js';
 
 /** What `run()` ended with, beyond what it wrote: a cancelled run should exit at once. */
@@ -73,7 +75,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
       report.cancelled = cancelled || undefined;
     }
     core.setFailed(line);
-    if (core.isDebug() && error instanceof Error && error.stack) core.debug(redactor.redact(error.stack));
+    if (core.isDebug() && error instanceof Error && error.stack)
+      core.debug(redactor.redact(sourceMappedStack(error.stack)));
   } finally {
     stopOnSignal();
     await writeReport(report, { summary: writeSummary, redactor, env });
@@ -135,8 +138,11 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
   for (const warning of config.warnings) core.warning(warning);
 
   const scan = config.file ? await group('Inspect tar', () => inspectTar(config)) : undefined;
-  if (scan) report.file = { size: scan.size, md5Hex: scan.md5Hex };
-  if (config.dryRun) return plan(config, scan, report);
+  if (scan) report.file = { size: scan.size, sha256Hex: scan.sha256Hex };
+  if (config.dryRun) {
+    await scan?.partDigests.close();
+    return plan(config, scan, report);
+  }
 
   const ctx = await signIn(config, tuning);
   report.signIn = ctx.credentials.info;
@@ -145,7 +151,12 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
   report.projectId = projectId;
   const target: CphTarget = { endpoint: config.cphEndpoint, projectId };
 
-  const servers = await group('Choose servers', () => chooseServers(ctx, target, config, report));
+  const servers = await group('Choose servers', () => chooseServers(ctx, target, config, report)).catch(
+    async (error: unknown) => {
+      await scan?.partDigests.close(); // no upload will come: stop hashing its parts
+      throw error;
+    },
+  );
   if (config.file && scan) {
     const result = await group('Upload', () => upload(ctx, config, config.file as string, scan));
     report.uploaded = result.uploaded;
@@ -427,7 +438,14 @@ async function upload(
   core.info(text.uploadStartLine(file, scan.size, config.bucket, config.objectPath));
   const result = await uploadFile(
     obs,
-    { path: file, key: config.objectPath, scan, skipUnchanged: config.skipUnchanged },
+    {
+      path: file,
+      key: config.objectPath,
+      scan,
+      skipUnchanged: config.skipUnchanged,
+      concurrency: config.uploadConcurrency,
+      signal: ctx.signal,
+    },
     {
       progress: text.throttledProgress('Uploaded', (line) => core.info(line)),
       log: (message) => core.info(message),

@@ -80,7 +80,11 @@ export function buildReportDocument(report: RunReport, truncatedOutputs: readonl
       path: report.objectPath,
       uploaded: report.uploaded,
       file: report.file
-        ? { size: report.file.size, md5: report.file.md5Hex, upload_skipped: report.file.skipped ?? null }
+        ? {
+            size: report.file.size,
+            sha256: report.file.sha256Hex,
+            upload_skipped: report.file.skipped ?? null,
+          }
         : null,
     },
     sign_in: report.signIn ?? null,

@@ -28,8 +28,8 @@ export interface RunReport {
   bucket: string;
   objectPath: string;
   uploaded: boolean;
-  /** Size and MD5 of the local file, when `file` was given. */
-  file?: { size: number; md5Hex: string; skipped?: string };
+  /** Size and SHA-256 (hex) of the local file, when `file` was given. */
+  file?: { size: number; sha256Hex: string; skipped?: string };
   requestIds: string[];
   servers: ServerResult[];
   dryRun: boolean;

@@ -90,7 +90,9 @@ export function buildSummary(report: RunReport, reportFile?: string): string {
       : report.uploaded
         ? 'uploaded by this run'
         : `not uploaded: ${escapeHtml(report.file.skipped ?? 'stopped before the upload')}`;
-    facts.push(`- File: ${formatBytes(report.file.size)}, MD5 <code>${report.file.md5Hex}</code>, ${state}`);
+    facts.push(
+      `- File: ${formatBytes(report.file.size)}, SHA-256 <code>${report.file.sha256Hex}</code>, ${state}`,
+    );
   }
   if (report.git.ref) facts.push(`- Ref: <code>${escapeHtml(report.git.ref)}</code>`);
   if (report.git.sha) {

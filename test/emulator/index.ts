@@ -126,6 +126,8 @@ function initialSettings(options: EmulatorOptions): EmulatorSettings {
     discardObjectData: options.discardObjectData ?? false,
     authLockoutThreshold: options.authLockoutThreshold ?? 0,
     minPartSize: options.minPartSize ?? 100 * 1024,
+    listUploadsPageSize: options.listUploadsPageSize ?? 1000,
+    throttle: options.throttle,
     phonesDir: options.phonesDir,
     credentialsLifetimeMs: options.credentialsLifetimeMs,
     idTokenLifetimeMs: options.idTokenLifetimeMs ?? 5 * 60 * 1000,

@@ -149,6 +149,7 @@ export function classify(
   const has = (name: string) => query[name] !== undefined;
   if (route.key === undefined) {
     if (method === 'HEAD') route.op = 'HeadBucket';
+    if (method === 'GET' && has('uploads')) route.op = 'ListMultipartUploads';
     return route;
   }
   switch (method) {
@@ -654,6 +655,10 @@ export class EmulatorServer {
       for (const file of response.files) await pipeline(createReadStream(file), res, { end: false });
       res.end();
       return;
+    }
+    const throttle = this.deps.settings.throttle;
+    if (service === 'OBS' && throttle && throttle.answerDelayMs > 0) {
+      await sleep(throttle.answerDelayMs, undefined, { ref: false });
     }
     if (!('content-length' in headers)) headers['content-length'] = String(body?.length ?? 0);
     res.writeHead(response.status, headers);

@@ -25,6 +25,7 @@ export type Op =
   | 'UploadPart'
   | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload'
+  | 'ListMultipartUploads'
   | 'HeadBucket'
   | 'Unknown';
 
@@ -205,6 +206,10 @@ export interface EmulatorOptions {
   authLockoutThreshold?: number;
   /** Minimum size of every multipart part but the last; default 100 KB (102400). */
   minPartSize?: number;
+  /** Uploads per ListMultipartUploads page when the request asks for more (or nothing); default 1000. */
+  listUploadsPageSize?: number;
+  /** Model a long link: OBS request bodies read at most this fast per connection, answers delayed. */
+  throttle?: LinkThrottle;
   /** IAM identity providers for keyless sign-in; default one, `github-actions` (see federation.ts). */
   identityProviders?: IdentityProviderDef[];
   /** Lifetime of temporary credentials from securitytokens; default the `duration_seconds` asked. */
@@ -213,6 +218,14 @@ export interface EmulatorOptions {
   idTokenLifetimeMs?: number;
   /** Lifetime of IAM unscoped tokens; default 24 hours. */
   unscopedTokenLifetimeMs?: number;
+}
+
+/** A long, slow link, per connection: what one TCP stream to a far-away region gets. */
+export interface LinkThrottle {
+  /** Upper bound on how fast one request's body is read, bytes per second. */
+  bytesPerSecond: number;
+  /** Wait before each OBS answer (the round trips a request costs on a long link). */
+  answerDelayMs: number;
 }
 
 /** The mutable part of the configuration; changes take effect on the next request. */
@@ -225,6 +238,8 @@ export interface EmulatorSettings {
   discardObjectData: boolean;
   authLockoutThreshold: number;
   minPartSize: number;
+  listUploadsPageSize: number;
+  throttle: LinkThrottle | undefined;
   phonesDir: string | undefined;
   credentialsLifetimeMs: number | undefined;
   idTokenLifetimeMs: number;
