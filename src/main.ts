@@ -144,19 +144,11 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
     return plan(config, scan, report);
   }
 
-  const ctx = await signIn(config, tuning);
-  report.signIn = ctx.credentials.info;
-  const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
-  if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
-  report.projectId = projectId;
-  const target: CphTarget = { endpoint: config.cphEndpoint, projectId };
-
-  const servers = await group('Choose servers', () => chooseServers(ctx, target, config, report)).catch(
-    async (error: unknown) => {
-      await scan?.partDigests.close(); // no upload will come: stop hashing its parts
-      throw error;
-    },
-  );
+  // Until the upload owns them, the part digests are ours to stop on any failure.
+  const { ctx, target, servers } = await prepare(config, report, tuning).catch(async (error: unknown) => {
+    await scan?.partDigests.close();
+    throw error;
+  });
   if (config.file && scan) {
     const result = await group('Upload', () => upload(ctx, config, config.file as string, scan));
     report.uploaded = result.uploaded;
@@ -166,6 +158,22 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
 }
 
 /** Dry run: print the plan, with the stages of the ids given (names are resolved at run time). */
+/** Sign in, the project id, and the servers to push: everything the upload must wait for. */
+async function prepare(
+  config: Config,
+  report: RunReport,
+  tuning: Tuning,
+): Promise<{ ctx: ClientContext; target: CphTarget; servers: ChosenServers }> {
+  const ctx = await signIn(config, tuning);
+  report.signIn = ctx.credentials.info;
+  const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
+  if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
+  report.projectId = projectId;
+  const target: CphTarget = { endpoint: config.cphEndpoint, projectId };
+  const servers = await group('Choose servers', () => chooseServers(ctx, target, config, report));
+  return { ctx, target, servers };
+}
+
 async function plan(config: Config, scan: FileScan | undefined, report: RunReport): Promise<void> {
   const stages = planStages(config.serverIds.length, config.rollout);
   await group('Plan (dry run: nothing is sent)', async () => {
