@@ -47,7 +47,7 @@ describe('push and wait', () => {
       object_path: OBJECT,
       server_ids: ['srv-0001', 'srv-0002', 'srv-0003'],
     });
-    expect(JSON.parse(result.outputs['request-ids'] ?? '')).toEqual([expect.any(String)]);
+    expect(JSON.parse(result.outputs['request-ids'] ?? '')).toEqual([pushes[0]?.requestId]);
     expect(emu.requests.some((r) => r.op === 'ListProjects')).toBe(false);
     expect(emu.requests.every((r) => r.authOk)).toBe(true);
     expect(result.stdout).toMatch(/::group::Push/);

@@ -488,10 +488,13 @@ export class EmulatorServer {
       await drainBody(req, bodyStats);
       await this.pause(fault);
       let extra = '';
+      let message = auth.reason;
       if (auth.stringToSign !== undefined && settings.echoCanonicalRequest) {
         extra = `<StringToSign>${auth.stringToSign.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</StringToSign>`;
+        // In the message too, where a client shows it (the element alone would never be seen).
+        message += `, StringToSign: ${auth.stringToSign}`;
       }
-      const response = obsErrorResponse(auth.status, auth.code, auth.reason, record.requestId, extra);
+      const response = obsErrorResponse(auth.status, auth.code, message, record.requestId, extra);
       if (req.method === 'HEAD') delete response.body;
       return finish(response);
     }

@@ -76,10 +76,14 @@ describe('CPH and IAM', () => {
           id: DEFAULT_PROJECT_ID,
           name: 'cn-east-3',
           enabled: true,
-          domain_id: expect.any(String),
+          domain_id: expect.stringMatching(/^[0-9a-f]{32}$/),
         }),
       ]);
-      expect(body.links).toBeDefined();
+      expect(body.links).toEqual({
+        self: `${emu.url}/v3/projects?name=cn-east-3`,
+        previous: null,
+        next: null,
+      });
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
     });
 
@@ -191,7 +195,7 @@ describe('CPH and IAM', () => {
       emu.phones.set('gone', { omit: true });
       const body = await push(['ok', 'bad', 'gone', 'in valid']);
       expect(body.jobs).toEqual([
-        { server_id: 'ok', job_id: expect.any(String) },
+        { server_id: 'ok', job_id: emu.cph.jobs[0]?.jobId },
         { server_id: 'bad', error_code: 'CPS.0005', error_msg: 'Phone not found.' },
         { server_id: 'in valid', error_code: CPH_ERRORS.invalidServerId, error_msg: 'Invalid server_id.' },
       ]);
