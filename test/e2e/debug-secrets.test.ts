@@ -181,7 +181,7 @@ describe('the secret scan', () => {
     const forbidden = /\brunAction\b|\bDIST_ENTRY\b|child_process|\bspawn(Sync)?\(/; // scan-guard
     for (const file of files) {
       const source = readFileSync(path.join(e2e, file), 'utf8')
-        .split('\n')
+        .split(/\r?\n/)
         .filter((line) => !line.includes('scan-guard'))
         .join('\n');
       expect(source, `${file} must import run from action-fixture`).toMatch(

@@ -304,14 +304,20 @@ describe('PushShareFiles (must never run twice)', () => {
   );
 
   it('PushShareFiles × connection refused before the request was sent → retried, succeeds, one push', async () => {
-    // The request before the push (the project lookup) is answered, then the port is closed for
-    // 150 ms: the POST meets ECONNREFUSED, so it surely never left, and may be sent again.
-    emu.faults.add({ op: 'ListProjects', action: { kind: 'refuse-after', ms: 150 } });
-    const result = await runKind(
-      'PushShareFiles',
-      { 'project-id': '' },
-      { CPH_PUBLISH_RETRY_BASE_MS: '100', CPH_PUBLISH_MAX_ATTEMPTS: '10' },
-    );
+    // The request before the push (the project lookup) is answered, then the port is closed
+    // until the action says it will retry: the POST met ECONNREFUSED, so it surely never left,
+    // and may be sent again.
+    emu.faults.add({ op: 'ListProjects', action: { kind: 'refuse-after' } });
+    SCENARIOS.PushShareFiles.prepare?.();
+    const result = await run({
+      inputs: inputsFor('PushShareFiles', { 'project-id': '' }),
+      env: { CPH_PUBLISH_RETRY_BASE_MS: '100', CPH_PUBLISH_MAX_ATTEMPTS: '10' },
+      onLine: (line) => {
+        if (/^CPH PushShareFiles: cannot reach .*\(ECONNREFUSED\); retrying/.test(line))
+          void emu.listenAgain();
+      },
+    });
+    await settled(emu);
     expectSuccess('PushShareFiles', result);
     expect(result.stdout).toMatch(/CPH PushShareFiles: cannot reach \S+: .*\(ECONNREFUSED\); retrying/);
     expect(emu.requests.map((r) => [r.op, r.status])).toEqual([

@@ -1,11 +1,13 @@
 /**
- * Cloud Phone: PushShareFiles, ListJobs, ShowJob. A job's status is computed from the real clock
- * whenever it is asked for, from the behaviour its server had when the job was created.
+ * Cloud Phone: PushShareFiles, ListJobs, ShowJob. A job's status is computed from the job clock
+ * (real time unless a test froze it) whenever it is asked for, from the behaviour its server had
+ * when the job was created.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { JobClock } from './job-clock.js';
 import type { ObsStore } from './obs.js';
 import type { EmulatorSettings, HandlerResponse, JobFailure, PhoneBehaviour, ProjectDef } from './types.js';
 
@@ -37,7 +39,7 @@ export interface EmulatedJob {
   requestId: string;
   bucket: string;
   objectPath: string;
-  /** Real clock, ms. */
+  /** Job clock, ms. */
   createdAt: number;
   /** Emulator clock (skew applied) at creation, for begin_time/end_time. */
   reportedStart: number;
@@ -128,10 +130,11 @@ export class CphState {
     private readonly projects: () => ProjectDef[],
     private readonly obs: ObsStore,
     private readonly clock: () => number,
+    private readonly jobClock: JobClock = new JobClock(),
   ) {}
 
   /** Jobs of this server that are running now. */
-  runningCount(serverId: string, now = Date.now()): number {
+  runningCount(serverId: string, now = this.jobClock.now()): number {
     return this.jobs.filter((j) => j.serverId === serverId && isRunning(this.view(j, now).status)).length;
   }
 
@@ -139,7 +142,7 @@ export class CphState {
     return this.byId.get(jobId);
   }
 
-  view(job: EmulatedJob, now = Date.now()): JobView {
+  view(job: EmulatedJob, now = this.jobClock.now()): JobView {
     const base: JobView = {
       job_id: job.jobId,
       server_id: job.serverId,
@@ -265,7 +268,7 @@ export class CphState {
     if (serverIds.some((id) => typeof id !== 'string'))
       return this.invalid(req, 'server_ids must hold strings');
 
-    const now = Date.now();
+    const now = this.jobClock.now();
     const object = this.obs.storedObject(bucket, objectPath);
     const objectMissing = this.settings.requireObject && !object;
     const jobs: Array<Record<string, string>> = [];
@@ -427,7 +430,7 @@ export class CphState {
     const limit = limitText === undefined ? 100 : Number(limitText);
     const offset = offsetText === undefined ? 0 : Number(offsetText);
     const wanted = ids ? new Set(ids) : undefined;
-    const now = Date.now();
+    const now = this.jobClock.now();
     const jobs = this.jobs
       .filter((j) => j.projectId === projectId && !j.hidden && (!wanted || wanted.has(j.requestId)))
       .slice(offset, offset + limit)

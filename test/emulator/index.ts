@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CphState } from './cph.js';
 import { Faults } from './faults.js';
+import { JobClock } from './job-clock.js';
 import { ObsStore } from './obs.js';
 import { EmulatorServer } from './server.js';
 import type {
@@ -29,6 +30,7 @@ import type {
 
 export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord } from './cph.js';
 export { apigError, Faults, obsError, REQUEST_ID_PLACEHOLDER } from './faults.js';
+export { JobClock } from './job-clock.js';
 export type { MultipartUpload, ObjectInfo, ObsStore, StoredObject } from './obs.js';
 export type * from './types.js';
 
@@ -65,6 +67,10 @@ export interface Emulator {
   readonly faults: Faults;
   /** Live settings: change `clockSkewMs`, `requireObject`, … between requests. */
   readonly settings: EmulatorSettings;
+  /** The clock jobs run on: `freeze()` it and `advance()` it to decide when jobs end. */
+  readonly jobClock: JobClock;
+  /** Listen again after a `refuse` / `refuse-after` fault without `ms` (no-op when listening). */
+  listenAgain(): Promise<void>;
   /** Accepted credentials (mutable). */
   readonly credentials: Credential[];
   /** IAM projects (mutable): make zero or two match a region to test the lookup's errors. */
@@ -124,12 +130,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const dataDir = mkdtempSync(join(options.dataDir ?? tmpdir(), 'cph-emulator-'));
   const obs = new ObsStore(join(dataDir, 'objects'), settings, options.buckets ?? [DEFAULT_BUCKET]);
+  const jobClock = new JobClock();
   const cph = new CphState(
     settings,
     phones,
     () => projects,
     obs,
     () => Date.now() + settings.clockSkewMs,
+    jobClock,
   );
   const server = new EmulatorServer(
     { settings, credentials, projects, faults, cph, obs, requests },
@@ -153,6 +161,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     cph,
     faults,
     settings,
+    jobClock,
+    listenAgain: () => server.listenAgain(),
     credentials,
     projects,
     countByOp() {
@@ -169,6 +179,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       Object.assign(settings, initialSettings(options));
       fillFromOptions();
       cph.reset();
+      jobClock.reset();
       obs.reset({ keepObjects: resetOptions.keepObjects === true });
       server.reset();
     },

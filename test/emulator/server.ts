@@ -218,26 +218,47 @@ export class EmulatorServer {
     this.seq = 0;
   }
 
-  /** Stop accepting connections for `ms`, then listen again on the same port. `keep` stays open (refuse-after). */
-  private refuse(ms: number, keep?: Socket): void {
+  /** Listen again now, after a refusal (held or timed). */
+  listenAgain(): Promise<void> {
+    if (!this.refusing || this.closed) return Promise.resolve();
+    this.relistening ??= new Promise<void>((resolve) => {
+      this.relistened = resolve;
+      if (this.refuseTimer) clearTimeout(this.refuseTimer);
+      this.relisten();
+    });
+    return this.relistening;
+  }
+
+  private relistening: Promise<void> | undefined;
+  private relistened: (() => void) | undefined;
+
+  private relisten(): void {
+    this.refuseTimer = undefined;
+    if (this.closed) return;
+    const retry = () => {
+      // The port was taken meanwhile (rare): try again shortly.
+      this.refuseTimer = setTimeout(() => this.relisten(), 50);
+    };
+    this.server.once('error', retry);
+    this.server.listen(this.port, this.host, () => {
+      this.server.off('error', retry);
+      this.refusing = false;
+      this.relistened?.();
+      this.relistened = undefined;
+      this.relistening = undefined;
+    });
+  }
+
+  /**
+   * Stop accepting connections for `ms` (or until `listenAgain()`), then listen again on the same
+   * port. `keep` stays open (refuse-after).
+   */
+  private refuse(ms: number | undefined, keep?: Socket): void {
     if (this.refusing || this.closed) return;
     this.refusing = true;
     this.server.close();
     for (const socket of this.sockets) if (socket !== keep) socket.destroy();
-    const relisten = () => {
-      this.refuseTimer = undefined;
-      if (this.closed) return;
-      const retry = () => {
-        // The port was taken meanwhile (rare): try again shortly.
-        this.refuseTimer = setTimeout(relisten, 50);
-      };
-      this.server.once('error', retry);
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', retry);
-        this.refusing = false;
-      });
-    };
-    this.refuseTimer = setTimeout(relisten, ms);
+    if (ms !== undefined) this.refuseTimer = setTimeout(() => this.relisten(), ms);
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -186,7 +186,9 @@ describe('a lost CompleteMultipartUpload answer', () => {
   });
 
   it('NoSuchUpload and other bytes at the key → fails and aborts; the other object is left as it was', async () => {
-    emu.obs.putObject(DEFAULT_BUCKET, KEY, Buffer.from('an older release'), { metadata: { md5: 'not-ours' } });
+    emu.obs.putObject(DEFAULT_BUCKET, KEY, Buffer.from('an older release'), {
+      metadata: { md5: 'not-ours' },
+    });
     emu.clearRequests();
     emu.faults.add({ op: 'CompleteMultipartUpload', action: obsError(404, 'NoSuchUpload') });
     const { result, error } = await upload(big);

@@ -29,6 +29,8 @@ describe('CPH and IAM', () => {
   afterAll(() => emu.close());
   beforeEach(() => {
     emu.reset();
+    // Jobs end when a test moves their clock on, not when the machine gets round to it.
+    emu.jobClock.freeze();
     emu.obs.putObject(DEFAULT_BUCKET, OBJECT, 'tar bytes');
   });
 
@@ -224,7 +226,9 @@ describe('CPH and IAM', () => {
         execute_msg: null,
       });
       expect(running.begin_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-      await sleep(200);
+      emu.jobClock.advance(149);
+      expect((await jobStatus(job!.job_id!)).status).toBe(1);
+      emu.jobClock.advance(1);
       const done = await jobStatus(job!.job_id!);
       expect(done.status).toBe(2);
       expect(done.end_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -243,7 +247,7 @@ describe('CPH and IAM', () => {
         (await push(['f', 'stuck', 'odd'])).jobs.map((j) => [j.server_id, j.job_id!]),
       );
       expect((await jobStatus(ids['odd']!)).status).toBe(3);
-      await sleep(160);
+      emu.jobClock.advance(160);
       expect(await jobStatus(ids['f']!)).toMatchObject({
         status: -1,
         error_code: 'CPS.0999',
@@ -259,7 +263,7 @@ describe('CPH and IAM', () => {
       const [missing] = (await push(['s1'], 'apps/none.tar')).jobs;
       emu.settings.requireObject = false;
       const [lenient] = (await push(['s2'], 'apps/none.tar')).jobs;
-      await sleep(60);
+      emu.jobClock.advance(20);
       expect(await jobStatus(missing!.job_id!)).toMatchObject({
         status: -1,
         error_code: CPH_ERRORS.objectMissing,

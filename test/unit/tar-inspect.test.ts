@@ -701,7 +701,7 @@ describe('agrees with tar-stream and GNU tar on archives they write', () => {
   }
 
   function gnuTarList(tar: Buffer): string[] {
-    return execFileSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' }).split('\n').filter(Boolean);
+    return execFileSync('tar', ['-tf', '-'], { input: tar, encoding: 'utf8' }).split(/\r?\n/).filter(Boolean);
   }
 
   it.each([
