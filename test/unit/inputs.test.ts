@@ -562,9 +562,10 @@ const BAD_INPUTS: BadRow[] = [
   },
   {
     name: 'file is a device',
-    inputs: { file: '/dev/null' },
+    // The null device of this OS (`\\.\nul` on Windows).
+    inputs: { file: os.devNull },
     input: 'file',
-    message: "'/dev/null' is not a regular file",
+    message: `'${os.devNull}' is not a regular file`,
   },
   {
     name: 'absolute file missing',
