@@ -11,6 +11,7 @@
  * job ended the run was over. Figures are medians over the runs (min–max beside some).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { staticCredentials } from '../src/auth/credentials.js';
 import { DEFAULT_RETRY_POLICY } from '../src/http/retry.js';
 import { createDispatcher } from '../src/http/transport.js';
 import type { ClientContext } from '../src/huawei/context.js';
@@ -132,7 +133,7 @@ async function runNaive(servers: string[], jobMs: number): Promise<RunFigures> {
   const emu = await freshEmulator(jobMs);
   const ctx: ClientContext = {
     dispatcher: createDispatcher(),
-    credentials: DEFAULT_CREDENTIALS,
+    credentials: staticCredentials(DEFAULT_CREDENTIALS),
     redactor: new Redactor(),
     timeoutMs: 30_000,
     retry: { ...DEFAULT_RETRY_POLICY, baseDelayMs: 10 },

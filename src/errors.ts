@@ -68,3 +68,14 @@ export class ServiceError extends Error {
     this.hint = init.hint;
   }
 }
+
+/**
+ * The run was cancelled (SIGINT/SIGTERM from the runner). It is the reason of the run's
+ * AbortSignal, so every request, wait and pool that honours the signal ends with it.
+ */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+  constructor(readonly signalName: string) {
+    super(`cancelled (${signalName})`);
+  }
+}

@@ -6,6 +6,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, type InputProblem } from './errors.js';
+import type { Budget, StageSize } from './fleet/types.js';
 import type { Credentials } from './huawei/sign-apig.js';
 import { mergeServerIds, parseServerIdsFile, parseServerIdsText, show } from './server-ids.js';
 
@@ -13,13 +14,21 @@ export interface Config {
   region: string;
   /** Undefined: looked up through IAM later. */
   projectId: string | undefined;
-  credentials: Credentials;
+  /** AK/SK (and token), or keyless sign-in through an IAM identity provider. */
+  signIn: SignIn;
   bucket: string;
   objectPath: string;
   /** Absolute path of an existing regular file. */
   file: string | undefined;
-  /** `server-ids` then `server-ids-file`, duplicates dropped, in order. */
+  /** `server-ids` then `server-ids-file`, duplicates dropped, in order; empty when only names choose. */
   serverIds: string[];
+  /** `server-names` patterns; `exclude` holds the `!` patterns without their `!`. */
+  serverNames: { include: string[]; exclude: string[] };
+  preflight: boolean;
+  /** Cumulative stage sizes; empty: one stage. */
+  rollout: StageSize[];
+  maxFailures: Budget;
+  uploadConcurrency: number;
   /** The ids dropped as duplicates, each once (the caller warns). */
   duplicateServerIds: string[];
   /** Things that are allowed but probably not meant (the caller warns). */
@@ -38,6 +47,10 @@ export interface Config {
   iamEndpoint: URL;
 }
 
+export type SignIn =
+  | { method: 'keys'; credentials: Credentials }
+  | { method: 'keyless'; identityProvider: string; audience: string | undefined };
+
 export interface InputSource {
   /** Like `core.getInput`: `''` when unset. */
   getInput(name: string): string;
@@ -48,6 +61,9 @@ export interface InputSource {
 
 /** The defaults written in action.yml, applied here too when an input comes back empty. */
 const DEFAULTS: Record<string, string> = {
+  preflight: 'true',
+  'max-failures': '0',
+  'upload-concurrency': '16',
   'batch-size': '100',
   wait: 'true',
   'wait-timeout': '1800',
@@ -69,6 +85,10 @@ const ENV_FALLBACKS: Record<string, string[]> = {
 
 const REGION_PATTERN = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
 const PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
+const IDENTITY_PROVIDER_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const AUDIENCE_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const NAME_PATTERN = /^[A-Za-z0-9_.*?-]{1,255}$/;
+const MAX_STAGES = 10;
 /** Printable ASCII without space: anything else in a key would corrupt a header or the signature. */
 const CREDENTIAL_PATTERN = /^[\x21-\x7e]+$/;
 const BOOLEANS: Record<string, boolean> = {
@@ -83,7 +103,7 @@ const BOOLEANS: Record<string, boolean> = {
 export function readConfig(src: InputSource): Config {
   const v = new Validation(src);
   // Credentials first, so that every secret is masked before any message exists.
-  const credentials = v.readCredentials();
+  const signIn = v.readSignIn();
   const region = v.readFromInputOrEnv('region', REGION_PATTERN, "a region id such as 'cn-east-3'");
   const projectId = v.readFromInputOrEnv(
     'project-id',
@@ -93,7 +113,12 @@ export function readConfig(src: InputSource): Config {
   const bucket = v.readRequired('bucket', bucketNameProblem);
   const objectPath = v.readRequired('object-path', objectPathProblem);
   const file = v.resolveFile('file');
-  const serverIds = v.readServerIds();
+  const serverNames = v.readServerNames();
+  const serverIds = v.readServerIds(serverNames.include.length > 0);
+  const preflight = v.parseBoolean('preflight', v.input('preflight'));
+  const rollout = v.readRollout();
+  const maxFailures = v.readMaxFailures();
+  const uploadConcurrency = v.parseIntInRange('upload-concurrency', v.input('upload-concurrency'), 1, 32);
   const batchSize = v.parseIntInRange('batch-size', v.input('batch-size'), 1, 100);
   const wait = v.parseBoolean('wait', v.input('wait'));
   const waitTimeoutSeconds = v.parseIntInRange('wait-timeout', v.input('wait-timeout'), 1, 21600);
@@ -102,6 +127,9 @@ export function readConfig(src: InputSource): Config {
   const skipUnchanged = v.parseBoolean('skip-unchanged', v.input('skip-unchanged'));
   const dryRun = v.parseBoolean('dry-run', v.input('dry-run'));
   const summary = v.parseBoolean('summary', v.input('summary'));
+  if (rollout.length > 0 && v.input('wait') in BOOLEANS && !wait) {
+    v.report('rollout', "needs 'wait: true': each stage is waited for before the next one is pushed");
+  }
   const validRegion = region && REGION_PATTERN.test(region) ? region : undefined;
   const endpoint = (service: 'cph' | 'obs' | 'iam') =>
     v.parseEndpoint(
@@ -116,11 +144,16 @@ export function readConfig(src: InputSource): Config {
   return {
     region: region!,
     projectId,
-    credentials: credentials!,
+    signIn: signIn!,
     bucket,
     objectPath,
     file,
     serverIds: serverIds.ids,
+    serverNames,
+    preflight,
+    rollout,
+    maxFailures,
+    uploadConcurrency,
     duplicateServerIds: serverIds.duplicates,
     warnings: v.warnings,
     batchSize,
@@ -200,6 +233,56 @@ class Validation {
       if (fromEnv) return { value: fromEnv, env };
     }
     return undefined;
+  }
+
+  /**
+   * `identity-provider` chooses keyless sign-in; it excludes the key inputs (one way to sign in),
+   * while keys left in the environment are only ignored, with one warning.
+   */
+  readSignIn(): SignIn | undefined {
+    const idp = this.input('identity-provider');
+    const audience = this.input('audience');
+    if (!idp) {
+      if (audience) {
+        this.warnings.push(
+          "'audience' is ignored without 'identity-provider' (it is the audience of the keyless sign-in)",
+        );
+      }
+      const credentials = this.readCredentials();
+      return credentials && { method: 'keys', credentials };
+    }
+    const keyInputs = ['access-key-id', 'secret-access-key', 'security-token'] as const;
+    const given = keyInputs.filter((name) => this.src.getInput(name).trim() !== '');
+    for (const name of given) this.secret(this.src.getInput(name).trim());
+    if (given.length > 0) {
+      this.report(
+        'identity-provider',
+        `cannot be used together with ${given.map((n) => `'${n}'`).join(', ')}: choose one way to sign in ` +
+          '(keyless through the identity provider, or AK/SK)',
+      );
+    }
+    const fromEnv = keyInputs.flatMap((name) =>
+      (ENV_FALLBACKS[name] ?? []).filter((env) => this.src.env[env]?.trim()),
+    );
+    for (const env of fromEnv) this.secret((this.src.env[env] as string).trim());
+    if (given.length === 0 && fromEnv.length > 0) {
+      this.warnings.push(
+        `signing in through identity provider '${idp}'; the keys in the environment (${fromEnv.join(', ')}) are ignored`,
+      );
+    }
+    if (!IDENTITY_PROVIDER_PATTERN.test(idp)) {
+      this.report(
+        'identity-provider',
+        `must be an IAM identity provider id of 1 to 64 letters, digits, '-' or '_', got ${show(idp)}`,
+      );
+    }
+    if (audience && !AUDIENCE_PATTERN.test(audience)) {
+      this.report(
+        'audience',
+        `must be 1 to 255 printable ASCII characters without spaces (the identity provider's client ID), got ${show(audience)}`,
+      );
+    }
+    return { method: 'keyless', identityProvider: idp, audience: audience || undefined };
   }
 
   readCredentials(): Credentials | undefined {
@@ -309,7 +392,7 @@ class Validation {
     }
   }
 
-  readServerIds(): { ids: string[]; duplicates: string[] } {
+  readServerIds(namesChoose: boolean): { ids: string[]; duplicates: string[] } {
     const fromText = this.collect(() => parseServerIdsText(this.input('server-ids'), 'server-ids'));
     const file = this.resolveFile('server-ids-file');
     let fromFile: string[] = [];
@@ -328,15 +411,92 @@ class Validation {
     }
     const merged = mergeServerIds(fromText, fromFile);
     const anyIdProblem = this.problems.some((p) => p.input === 'server-ids' || p.input === 'server-ids-file');
-    if (merged.ids.length === 0 && !anyIdProblem) {
-      this.report(
-        'server-ids',
-        file
-          ? `no server ids: 'server-ids' is empty and ${show(this.input('server-ids-file'))} lists none; give at least one id`
-          : "no server ids: set 'server-ids' or 'server-ids-file' to at least one CPH server id",
-      );
+    const anyNameProblem = this.problems.some((p) => p.input === 'server-names');
+    if (merged.ids.length === 0 && !anyIdProblem && !namesChoose && !anyNameProblem) {
+      if (this.onlyExclusions) {
+        this.report(
+          'server-names',
+          "has only '!' exclusions and no server id is given: add a pattern that chooses servers, such as 'game-prod-*'",
+        );
+      } else {
+        this.report(
+          'server-ids',
+          file
+            ? `no server ids: 'server-ids' is empty and ${show(this.input('server-ids-file'))} lists none; give at least one id, or choose servers with 'server-names'`
+            : "no server ids: set 'server-ids' or 'server-ids-file' to at least one CPH server id, or 'server-names' to a name pattern",
+        );
+      }
     }
     return merged;
+  }
+
+  private onlyExclusions = false;
+
+  /** Glob patterns separated by commas or new lines; `!` marks an exclusion. */
+  readServerNames(): { include: string[]; exclude: string[] } {
+    const include: string[] = [];
+    const exclude: string[] = [];
+    const raw = this.input('server-names');
+    for (const entry of raw.split(/[,\r\n]+/)) {
+      const pattern = entry.trim();
+      if (!pattern) continue;
+      const negated = pattern.startsWith('!');
+      const body = negated ? pattern.slice(1).trim() : pattern;
+      if (!NAME_PATTERN.test(body)) {
+        this.report(
+          'server-names',
+          `pattern ${show(pattern)} must be 1 to 255 letters, digits, '-', '_', '.', '*' or '?' (after an optional '!')`,
+        );
+        continue;
+      }
+      (negated ? exclude : include).push(body);
+    }
+    this.onlyExclusions = include.length === 0 && exclude.length > 0;
+    return { include, exclude };
+  }
+
+  /** `1, 10%, 50%`: cumulative stage sizes, counts or percentages. */
+  readRollout(): StageSize[] {
+    const raw = this.input('rollout');
+    if (!raw) return [];
+    const entries = raw.split(/[,\s]+/).filter(Boolean);
+    const stages: StageSize[] = [];
+    const bad = (why: string): StageSize[] => {
+      this.report('rollout', `${why}; write cumulative stage sizes such as '1, 10%, 50%', got ${show(raw)}`);
+      return [];
+    };
+    if (entries.length > MAX_STAGES)
+      return bad(`has ${entries.length} stages, at most ${MAX_STAGES} are allowed`);
+    for (const entry of entries) {
+      const size = parseAmount(entry);
+      if (!size) return bad(`stage ${show(entry)} is neither a whole number nor a percentage`);
+      if ('count' in size && size.count < 1) return bad(`stage ${show(entry)} must be at least 1 server`);
+      if ('percent' in size && !(size.percent > 0 && size.percent <= 100)) {
+        return bad(`stage ${show(entry)} must be a percentage above 0 and at most 100`);
+      }
+      const shrinks = stages.some((earlier) =>
+        'count' in size
+          ? 'count' in earlier && earlier.count > size.count
+          : 'percent' in earlier && earlier.percent > size.percent,
+      );
+      if (shrinks) return bad(`stage ${show(entry)} is smaller than an earlier stage (sizes are cumulative)`);
+      stages.push(size);
+    }
+    return stages;
+  }
+
+  /** `N` servers or `P%` of the servers chosen. */
+  readMaxFailures(): Budget {
+    const raw = this.input('max-failures');
+    const size = parseAmount(raw);
+    if (!size || ('percent' in size && !(size.percent >= 0 && size.percent <= 100))) {
+      this.report(
+        'max-failures',
+        `must be a whole number of servers (0 or more) or a percentage from 0% to 100% such as '2%', got ${show(raw)}`,
+      );
+      return { count: 0 };
+    }
+    return size;
   }
 
   parseBoolean(name: string, raw: string): boolean {
@@ -415,6 +575,13 @@ class Validation {
       return [];
     }
   }
+}
+
+/** `12` → a count, `2.5%` → a percentage; anything else → undefined. */
+function parseAmount(raw: string): { count: number } | { percent: number } | undefined {
+  if (/^\d+$/.test(raw)) return { count: Number(raw) };
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(raw);
+  return percent ? { percent: Number(percent[1]) } : undefined;
 }
 
 function fromEnv(found: Found): string {

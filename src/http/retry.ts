@@ -22,13 +22,29 @@ export interface RetryDecision {
 }
 
 export interface RetryHooks {
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The run's cancellation: no new attempt starts once it is aborted, and waits end at once. */
+  signal?: AbortSignal;
   random?: () => number;
   /** Called before each wait; `attempt` is the attempt that just failed (1-based). */
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A wait that ends early, rejecting with the signal's reason, when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 export function backoffDelay(
   policy: RetryPolicy,
@@ -53,6 +69,7 @@ export async function withRetry<T>(
 ): Promise<T> {
   const wait = hooks.sleep ?? sleep;
   for (let attempt = 1; ; attempt++) {
+    hooks.signal?.throwIfAborted();
     let outcome: { value: T } | { error: unknown };
     try {
       outcome = { value: await attemptFn(attempt) };
@@ -69,7 +86,7 @@ export async function withRetry<T>(
       Math.min(decision.afterMs ?? 0, 60_000),
     );
     hooks.onRetry?.({ attempt, delayMs, reason: decision.reason });
-    await wait(delayMs);
+    await wait(delayMs, hooks.signal);
   }
 }
 

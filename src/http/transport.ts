@@ -3,16 +3,7 @@
  * a deadline on every request, and errors that say whether the request may
  * have reached the server (which decides whether a POST may be repeated).
  */
-import type { Dispatcher } from 'undici';
-import connect from 'undici/lib/api/api-connect.js';
-import request from 'undici/lib/api/api-request.js';
-import DispatcherBase from 'undici/lib/dispatcher/dispatcher.js';
-import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
-
-// undici's index puts its API methods on every dispatcher, and ProxyAgent opens its CONNECT
-// tunnels with `this[kClient].connect()`. Importing deep skips the index, so without this
-// line every request through HTTPS_PROXY / HTTP_PROXY fails with "….connect is not a function".
-(DispatcherBase.prototype as { connect?: unknown }).connect ??= connect;
+import { type Dispatcher, EnvHttpProxyAgent } from 'undici';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -26,6 +17,8 @@ export interface HttpRequest {
   /** A factory for streamed bodies, so that a retry can open the data again. */
   body?: string | Uint8Array | BodySource;
   timeoutMs: number;
+  /** The run's cancellation: aborting it ends the request at once with a CancelledError. */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -87,7 +80,10 @@ function errorCode(error: unknown): string {
 }
 
 export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
+  req.signal?.throwIfAborted();
   const controller = new AbortController();
+  const onCancel = () => controller.abort(req.signal?.reason);
+  req.signal?.addEventListener('abort', onCancel, { once: true });
   const timeoutError = new NetworkError(
     `no complete answer from ${req.url.host} within ${(req.timeoutMs / 1000).toFixed(req.timeoutMs < 10_000 ? 1 : 0)} s`,
     'TIMEOUT',
@@ -99,7 +95,7 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
     const body = (
       typeof req.body === 'function' ? req.body() : req.body
     ) as Dispatcher.DispatchOptions['body'];
-    const res = await request.call(dispatcher, {
+    const res = await dispatcher.request({
       origin: req.url.origin,
       path: `${req.url.pathname}${req.url.search}`,
       method: req.method,
@@ -128,6 +124,7 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
     return { status: res.statusCode, headers, body: Buffer.concat(chunks) };
   } catch (error) {
     if (error instanceof NetworkError) throw error;
+    if (req.signal?.aborted) throw req.signal.reason;
     if (controller.signal.aborted) throw timeoutError;
     const reason = error instanceof Error ? error.message : String(error);
     // undici's ProxyAgent: the proxy refused the CONNECT tunnel (407, 403, 502…); the request
@@ -144,5 +141,6 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
     );
   } finally {
     clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onCancel);
   }
 }

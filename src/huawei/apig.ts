@@ -2,7 +2,7 @@
  * JSON requests to APIs behind Huawei's API gateway (CPH, IAM), signed with
  * SDK-HMAC-SHA256, retried by policy, and failures turned into ServiceError.
  */
-import { ServiceError, type ServiceName } from '../errors.js';
+import { CancelledError, ServiceError, type ServiceName } from '../errors.js';
 import { hintFor } from '../hints.js';
 import { type AttemptOutcome, judgeIdempotent, judgeNonIdempotent, withRetry } from '../http/retry.js';
 import { type HttpMethod, type HttpResponse, NetworkError, send } from '../http/transport.js';
@@ -31,14 +31,15 @@ export async function apigRequest<T>(ctx: ClientContext, call: ApigCall): Promis
   let response: HttpResponse;
   try {
     response = await withRetry(
-      () => {
+      async () => {
         const headers: Record<string, string> = { 'User-Agent': ctx.userAgent };
         if (body !== undefined) headers['Content-Type'] = 'application/json';
+        const credentials = await ctx.credentials.get(ctx.signal);
         Object.assign(
           headers,
           signApigRequest(
             { method: call.method, url: call.url, headers, body },
-            ctx.credentials,
+            credentials,
             ctx.now?.() ?? new Date(),
           ),
         );
@@ -48,6 +49,7 @@ export async function apigRequest<T>(ctx: ClientContext, call: ApigCall): Promis
           headers,
           body,
           timeoutMs: ctx.timeoutMs,
+          signal: ctx.signal,
         });
       },
       (outcome) => judge(outcome as AttemptOutcome),
@@ -107,8 +109,8 @@ function apigFailure(
   });
 }
 
-function networkFailure(ctx: ClientContext, call: ApigCall, error: unknown): ServiceError {
-  if (error instanceof ServiceError) return error;
+function networkFailure(ctx: ClientContext, call: ApigCall, error: unknown): Error {
+  if (error instanceof ServiceError || error instanceof CancelledError) return error;
   const detail = error instanceof Error ? error.message : String(error);
   const unsure = error instanceof NetworkError && error.maybeSent && !call.idempotent;
   return new ServiceError({

@@ -1,12 +1,15 @@
 /** What every Huawei client needs to make a request: plain values, no toolkit. */
 import type { Dispatcher } from 'undici';
+import type { CredentialsProvider } from '../auth/credentials.js';
 import type { RetryHooks, RetryPolicy } from '../http/retry.js';
 import type { Redactor } from '../redact.js';
-import type { Credentials } from './sign-apig.js';
 
 export interface ClientContext {
   dispatcher: Dispatcher;
-  credentials: Credentials;
+  /** Asked before every signed attempt, so renewed credentials take effect at once. */
+  credentials: CredentialsProvider;
+  /** The run's cancellation: requests and retry waits end at once when it aborts. */
+  signal?: AbortSignal;
   redactor: Redactor;
   /** Deadline of one API request (not of an upload part). */
   timeoutMs: number;
@@ -26,6 +29,7 @@ export interface ClientContext {
  */
 export function retryHooks(ctx: ClientContext, label: string, beforeEach?: () => void): RetryHooks {
   return {
+    signal: ctx.signal,
     ...ctx.hooks,
     onRetry: (info) => {
       beforeEach?.();

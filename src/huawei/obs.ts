@@ -4,7 +4,7 @@
  * read without depending on its namespace.
  */
 import { isIP } from 'node:net';
-import { ServiceError } from '../errors.js';
+import { CancelledError, ServiceError } from '../errors.js';
 import { hintFor } from '../hints.js';
 import { type AttemptOutcome, judgeIdempotent, withRetry } from '../http/retry.js';
 import { type BodySource, type HttpMethod, type HttpResponse, send } from '../http/transport.js';
@@ -109,8 +109,9 @@ export class ObsClient {
     let response: HttpResponse;
     try {
       response = await withRetry(
-        () => {
+        async () => {
           const headers: Record<string, string> = { 'User-Agent': ctx.userAgent, ...call.headers };
+          const credentials = await ctx.credentials.get(ctx.signal);
           Object.assign(
             headers,
             signObsRequest(
@@ -121,7 +122,7 @@ export class ObsClient {
                 subresources: call.subresources,
                 headers,
               },
-              ctx.credentials,
+              credentials,
               ctx.now?.() ?? new Date(),
             ),
           );
@@ -131,6 +132,7 @@ export class ObsClient {
             headers,
             body: call.body,
             timeoutMs: call.timeoutMs ?? ctx.timeoutMs,
+            signal: ctx.signal,
           });
         },
         (outcome) => {
@@ -153,6 +155,7 @@ export class ObsClient {
         retryHooks(ctx, `OBS ${call.operation}`, call.onRetry),
       );
     } catch (error) {
+      if (error instanceof CancelledError) throw error;
       throw new ServiceError({
         service: 'OBS',
         operation: call.operation,

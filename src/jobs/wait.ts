@@ -7,7 +7,7 @@
  * calls a round, not 1,000 ShowJob calls. Only jobs missing from the lists are
  * looked up one by one.
  */
-import { ServiceError } from '../errors.js';
+import { CancelledError, ServiceError } from '../errors.js';
 import type { Job } from '../huawei/cph.js';
 import { chunk, mapPool } from '../util/pool.js';
 
@@ -170,7 +170,7 @@ export async function waitForJobs(
       await pollRound();
       lastPollError = undefined;
     } catch (error) {
-      if (isPermanent(error)) throw error;
+      if (isPermanent(error) || error instanceof CancelledError) throw error;
       lastPollError = error;
       deps.warn(
         `polling the jobs failed this round, will try again: ${error instanceof Error ? error.message : String(error)}`,

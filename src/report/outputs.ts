@@ -9,8 +9,10 @@ export function buildOutputs(report: RunReport): Record<string, string> {
     'request-ids': JSON.stringify(report.requestIds),
     'job-ids': JSON.stringify(report.servers.flatMap((s) => (s.job_id ? [s.job_id] : []))),
     jobs: JSON.stringify(
-      report.servers.map(({ server_id, job_id, status, error_code, error_msg }) => ({
+      report.servers.map(({ server_id, server_name, stage, job_id, status, error_code, error_msg }) => ({
         server_id,
+        server_name,
+        stage,
         job_id,
         status,
         error_code,
@@ -22,6 +24,9 @@ export function buildOutputs(report: RunReport): Record<string, string> {
     ),
     'failed-server-ids': JSON.stringify(
       report.servers.filter((s) => isFailure(s.status)).map((s) => s.server_id),
+    ),
+    'skipped-server-ids': JSON.stringify(
+      report.servers.filter((s) => s.status === 'skipped').map((s) => s.server_id),
     ),
   };
 }

@@ -1,9 +1,21 @@
 /** The per-server result every output and the summary are made from. */
+import type { SignInInfo } from '../auth/credentials.js';
 
-export type ServerStatus = 'planned' | 'submitted' | 'running' | 'succeeded' | 'failed' | 'rejected';
+export type ServerStatus =
+  | 'planned'
+  | 'submitted'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'rejected'
+  | 'skipped';
 
 export interface ServerResult {
   server_id: string;
+  /** From ListCloudPhoneServers when it was read, else null. */
+  server_name: string | null;
+  /** The 1-based rollout stage the server was (or would have been) pushed in; null when refused by pre-flight. */
+  stage: number | null;
   job_id: string | null;
   status: ServerStatus;
   error_code: string | null;
@@ -20,6 +32,10 @@ export interface RunReport {
   requestIds: string[];
   servers: ServerResult[];
   dryRun: boolean;
+  /** How the run signed in; set once the credentials are known. */
+  signIn?: SignInInfo;
+  /** Set when SIGINT/SIGTERM ended the run. */
+  cancelled?: boolean;
   git: { ref?: string; sha?: string; commitUrl?: string };
   /** Set when the run failed: the one line the step fails with. */
   failure?: string;
@@ -29,6 +45,7 @@ export const STATUS_ORDER: ServerStatus[] = [
   'succeeded',
   'failed',
   'rejected',
+  'skipped',
   'running',
   'submitted',
   'planned',

@@ -27,9 +27,15 @@ function headline(report: RunReport): string {
   const counts = countByStatus(report.servers);
   if (report.dryRun) return `cph-publish dry run: ${total} server${total === 1 ? '' : 's'} planned`;
   const ok = counts.get('succeeded') ?? 0;
+  if (report.cancelled) return `cph-publish cancelled: ${ok} of ${total} servers succeeded`;
   if (report.failure) return `cph-publish failed: ${ok} of ${total} servers succeeded`;
   if (ok === total && total > 0) return `cph-publish: all ${total} servers succeeded`;
   return `cph-publish: ${total} servers submitted`;
+}
+
+function signInText(info: NonNullable<RunReport['signIn']>): string {
+  if (info.method === 'keys') return info.temporary ? 'temporary AK/SK with a security token' : 'AK/SK';
+  return `keyless, through identity provider ${info.identityProvider}${info.subject ? ` as ${info.subject}` : ''}`;
 }
 
 function row(s: ServerResult): string {
@@ -42,7 +48,9 @@ export function buildSummary(report: RunReport): string {
   const lines: string[] = [`## ${escapeHtml(headline(report))}`, ''];
   if (report.failure) lines.push(`> ${escapeHtml(report.failure)}`, '');
   const object = `<code>obs://${escapeHtml(report.bucket)}/${escapeHtml(report.objectPath)}</code>`;
-  const facts: string[] = [`- Object: ${object}`];
+  const facts: string[] = [];
+  if (report.signIn) facts.push(`- Signed in: ${escapeHtml(signInText(report.signIn))}`);
+  facts.push(`- Object: ${object}`);
   if (report.file) {
     const state = report.dryRun
       ? 'not uploaded (dry run)'

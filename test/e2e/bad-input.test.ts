@@ -177,6 +177,50 @@ const ROWS: Row[] = [
     inputs: { 'server-ids': '', 'server-ids-file': file('empty.txt', '# nothing here\n\n') },
   },
   // numbers
+  // identity-provider, audience
+  {
+    name: 'identity-provider with a slash',
+    names: ['identity-provider'],
+    inputs: { 'identity-provider': 'idp/x', 'access-key-id': '', 'secret-access-key': '' },
+  },
+  {
+    name: 'identity-provider together with the key inputs',
+    names: ['identity-provider'],
+    inputs: { 'identity-provider': 'github' },
+  },
+  {
+    name: 'audience with a space',
+    names: ['audience'],
+    inputs: {
+      'identity-provider': 'github',
+      audience: 'my client',
+      'access-key-id': '',
+      'secret-access-key': '',
+    },
+  },
+  // server-names, preflight, rollout, max-failures, upload-concurrency
+  {
+    name: "server-names pattern with a space 'game prod'",
+    names: ['server-names'],
+    inputs: { 'server-names': 'game prod' },
+  },
+  { name: 'server-names with a bare !', names: ['server-names'], inputs: { 'server-names': 'game-*, !' } },
+  {
+    name: 'server-names with only exclusions and no ids',
+    names: ['server-names'],
+    inputs: { 'server-names': '!game-01', 'server-ids': '' },
+  },
+  { name: "preflight 'yes'", names: ['preflight'], inputs: { preflight: 'yes' } },
+  { name: "rollout stage '0'", names: ['rollout'], inputs: { rollout: '0, 10%' } },
+  { name: "rollout stage '150%'", names: ['rollout'], inputs: { rollout: '1, 150%' } },
+  { name: 'rollout that shrinks', names: ['rollout'], inputs: { rollout: '10%, 5%' } },
+  { name: "rollout stage 'half'", names: ['rollout'], inputs: { rollout: 'half' } },
+  { name: 'rollout of 11 stages', names: ['rollout'], inputs: { rollout: '1,2,3,4,5,6,7,8,9,10,11' } },
+  { name: 'rollout with wait: false', names: ['rollout'], inputs: { rollout: '1', wait: 'false' } },
+  { name: 'max-failures -1', names: ['max-failures'], inputs: { 'max-failures': '-1' } },
+  { name: 'max-failures 101%', names: ['max-failures'], inputs: { 'max-failures': '101%' } },
+  { name: 'upload-concurrency 0', names: ['upload-concurrency'], inputs: { 'upload-concurrency': '0' } },
+  { name: 'upload-concurrency 33', names: ['upload-concurrency'], inputs: { 'upload-concurrency': '33' } },
   { name: 'batch-size 0', names: ['batch-size'], inputs: { 'batch-size': '0' } },
   { name: 'batch-size 1.5', names: ['batch-size'], inputs: { 'batch-size': '1.5' } },
   { name: "batch-size 'ten'", names: ['batch-size'], inputs: { 'batch-size': 'ten' } },
@@ -299,7 +343,7 @@ describe('every input refuses malformed values before any request', () => {
     const inputsSection =
       readFileSync(path.join(REPO_ROOT, 'action.yml'), 'utf8').split(/^outputs:/m)[0] ?? '';
     const inputs = [...inputsSection.matchAll(/^ {2}([a-z-]+):$/gm)].map((m) => m[1] as string);
-    expect(inputs).toHaveLength(21);
+    expect(inputs).toHaveLength(28);
     const covered = new Set(ROWS.flatMap((r) => r.names));
     expect(inputs.filter((name) => !covered.has(name))).toEqual([]);
     expect(ROWS.length).toBeGreaterThanOrEqual(40);

@@ -225,7 +225,7 @@ describe('push and wait', () => {
     expect(result.code, result.stdout).toBe(0);
     expect(emu.requests).toHaveLength(0);
     expect(jobsOutput(result).map((j) => j.status)).toEqual(['planned', 'planned', 'planned']);
-    expect(result.stdout).toMatch(/Would push to 3 servers in 1 PushShareFiles call/);
+    expect(result.stdout).toMatch(/Would push to 3 servers given by id in 1 PushShareFiles call/);
     expect(result.summary).toContain('dry run');
   });
 });

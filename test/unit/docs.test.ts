@@ -275,11 +275,18 @@ describe('action.yml, as the docs test reads it', () => {
       'access-key-id',
       'secret-access-key',
       'security-token',
+      'identity-provider',
+      'audience',
       'bucket',
       'object-path',
       'file',
       'server-ids',
       'server-ids-file',
+      'server-names',
+      'preflight',
+      'rollout',
+      'max-failures',
+      'upload-concurrency',
       'batch-size',
       'wait',
       'wait-timeout',
@@ -301,6 +308,7 @@ describe('action.yml, as the docs test reads it', () => {
       'jobs',
       'succeeded-server-ids',
       'failed-server-ids',
+      'skipped-server-ids',
     ]);
   });
 

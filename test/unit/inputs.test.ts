@@ -4,7 +4,20 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError, type InputProblem } from '../../src/errors.js';
-import { bucketNameProblem, type InputSource, objectPathProblem, readConfig } from '../../src/inputs.js';
+import type { Credentials } from '../../src/huawei/sign-apig.js';
+import {
+  bucketNameProblem,
+  type Config,
+  type InputSource,
+  objectPathProblem,
+  readConfig,
+} from '../../src/inputs.js';
+
+/** The AK/SK of a config that signs with keys. */
+function keys(config: Config): Credentials {
+  if (config.signIn.method !== 'keys') throw new Error(`expected keys, got ${config.signIn.method}`);
+  return config.signIn.credentials;
+}
 
 const AK = 'AKIDEXAMPLE0000000AK';
 const SK = 'sk-SECRET-0123456789abcdefghijklmnop';
@@ -76,11 +89,16 @@ describe('readConfig: valid inputs', () => {
     expect(config).toEqual({
       region: 'cn-east-3',
       projectId: undefined,
-      credentials: { accessKeyId: AK, secretAccessKey: SK },
+      signIn: { method: 'keys', credentials: { accessKeyId: AK, secretAccessKey: SK } },
       bucket: 'my-bucket',
       objectPath: 'releases/app.tar',
       file: undefined,
       serverIds: ['server-1'],
+      serverNames: { include: [], exclude: [] },
+      preflight: true,
+      rollout: [],
+      maxFailures: { count: 0 },
+      uploadConcurrency: 16,
       duplicateServerIds: [],
       warnings: [],
       batchSize: 100,
@@ -95,7 +113,11 @@ describe('readConfig: valid inputs', () => {
       obsEndpoint: new URL('https://obs.cn-east-3.myhuaweicloud.com/'),
       iamEndpoint: new URL('https://iam.cn-east-3.myhuaweicloud.com/'),
     });
-    expect(config.credentials).not.toHaveProperty('securityToken');
+    expect(config.signIn).toEqual({
+      method: 'keys',
+      credentials: { accessKeyId: expect.any(String), secretAccessKey: expect.any(String) },
+    });
+    expect((config.signIn as { credentials: object }).credentials).not.toHaveProperty('securityToken');
   });
 
   it('derives the endpoints from the region', () => {
@@ -126,7 +148,7 @@ describe('readConfig: valid inputs', () => {
     );
     expect(config).toMatchObject({
       projectId: PROJECT,
-      credentials: { accessKeyId: AK, secretAccessKey: SK, securityToken: TOKEN },
+      signIn: { method: 'keys', credentials: { accessKeyId: AK, secretAccessKey: SK, securityToken: TOKEN } },
       bucket: 'my.bucket-2',
       objectPath: 'a/b/C+D=E#F_G-H.TAR',
       batchSize: 25,
@@ -196,9 +218,9 @@ describe('readConfig: precedence (input > HUAWEI_CLOUD_* > HUAWEICLOUD_SDK_*)', 
     return {
       region: config.region,
       'project-id': config.projectId,
-      'access-key-id': config.credentials.accessKeyId,
-      'secret-access-key': config.credentials.secretAccessKey,
-      'security-token': config.credentials.securityToken,
+      'access-key-id': keys(config).accessKeyId,
+      'secret-access-key': keys(config).secretAccessKey,
+      'security-token': keys(config).securityToken,
     }[name];
   };
 
@@ -242,7 +264,7 @@ describe('readConfig: precedence (input > HUAWEI_CLOUD_* > HUAWEICLOUD_SDK_*)', 
   it('is undefined for project-id and security-token when set nowhere', () => {
     const config = readConfig(source({}, {}).src);
     expect(config.projectId).toBeUndefined();
-    expect(config.credentials.securityToken).toBeUndefined();
+    expect(keys(config).securityToken).toBeUndefined();
   });
 });
 
@@ -578,7 +600,8 @@ const BAD_INPUTS: BadRow[] = [
     name: 'no server ids at all',
     inputs: { 'server-ids': '' },
     input: 'server-ids',
-    message: "no server ids: set 'server-ids' or 'server-ids-file' to at least one CPH server id",
+    message:
+      "no server ids: set 'server-ids' or 'server-ids-file' to at least one CPH server id, or 'server-names' to a name pattern",
   },
   {
     name: 'server id with underscore',
@@ -632,7 +655,8 @@ const BAD_INPUTS: BadRow[] = [
     name: 'server-ids-file with only comments',
     inputs: { 'server-ids': '', 'server-ids-file': 'comments.txt' },
     input: 'server-ids',
-    message: "no server ids: 'server-ids' is empty and 'comments.txt' lists none; give at least one id",
+    message:
+      "no server ids: 'server-ids' is empty and 'comments.txt' lists none; give at least one id, or choose servers with 'server-names'",
   },
   // integers
   {

@@ -6,6 +6,8 @@ import { buildSummary, escapeHtml, MAX_TABLE_ROWS } from '../../src/report/summa
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
   return {
     server_id: id,
+    server_name: null,
+    stage: 1,
     job_id: status === 'rejected' ? null : `job-${id}`,
     status,
     error_code: null,
@@ -47,6 +49,7 @@ describe('buildOutputs', () => {
         'object-url',
         'project-id',
         'request-ids',
+        'skipped-server-ids',
         'succeeded-server-ids',
         'uploaded',
       ].sort(),
@@ -58,10 +61,10 @@ describe('buildOutputs', () => {
     expect(out['succeeded-server-ids']).toBe('["s1"]');
     expect(out['failed-server-ids']).toBe('["s2","s3"]');
     expect(out.jobs).toBe(
-      '[{"server_id":"s1","job_id":"job-s1","status":"succeeded","error_code":null,"error_msg":null},' +
-        '{"server_id":"s2","job_id":null,"status":"rejected","error_code":"CPS.0005","error_msg":"Phone not found."},' +
-        '{"server_id":"s3","job_id":"job-s3","status":"failed","error_code":"E","error_msg":"m"},' +
-        '{"server_id":"s4","job_id":"job-s4","status":"running","error_code":null,"error_msg":null}]',
+      '[{"server_id":"s1","server_name":null,"stage":1,"job_id":"job-s1","status":"succeeded","error_code":null,"error_msg":null},' +
+        '{"server_id":"s2","server_name":null,"stage":1,"job_id":null,"status":"rejected","error_code":"CPS.0005","error_msg":"Phone not found."},' +
+        '{"server_id":"s3","server_name":null,"stage":1,"job_id":"job-s3","status":"failed","error_code":"E","error_msg":"m"},' +
+        '{"server_id":"s4","server_name":null,"stage":1,"job_id":"job-s4","status":"running","error_code":null,"error_msg":null}]',
     );
   });
 

@@ -1,0 +1,185 @@
+/**
+ * The wording of the log: the dry-run plan, progress lines, per-step lines and the
+ * one failure line. Pure functions that return text; main.ts decides when to print.
+ */
+import { CancelledError, InputError, ServiceError } from '../errors.js';
+import { JOB_FAILURE_HINT } from '../hints.js';
+import type { Config } from '../inputs.js';
+import type { BatchEvent } from '../jobs/push.js';
+import type { WaitCounts } from '../jobs/wait.js';
+import type { Redactor } from '../redact.js';
+import { TarError } from '../tar/inspect.js';
+import type { FileScan } from '../tar/scan.js';
+import { isFailure, type RunReport, type ServerResult } from './results.js';
+
+const MiB = 1024 * 1024;
+
+/** Ends the run with one `setFailed` line once the report is complete. */
+export class RunFailure extends Error {}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** At most `max` ids on a line, then "… and N more". */
+export function listIds(ids: string[], max = 20): string {
+  return ids.length <= max
+    ? ids.join(', ')
+    : `${ids.slice(0, max).join(', ')} … and ${ids.length - max} more`;
+}
+
+export function failureLine(error: unknown, redactor: Redactor): string {
+  if (error instanceof InputError) {
+    return `cph-publish: invalid input — ${error.problems.map((p) => `input '${p.input}': ${p.message}`).join('; ')}`;
+  }
+  if (error instanceof CancelledError) {
+    return `cph-publish: the run was cancelled (${error.signalName}) — pushes already sent cannot be recalled; see the summary for what was pushed and what was skipped`;
+  }
+  if (error instanceof ServiceError) {
+    return redactor.redact(`cph-publish: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`);
+  }
+  if (error instanceof TarError || error instanceof RunFailure)
+    return redactor.redact(`cph-publish: ${error.message}`);
+  return redactor.redact(
+    `cph-publish: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+}
+
+/** A progress reporter that logs percent and MiB/s at most every 5 s. */
+export function throttledProgress(
+  verb: string,
+  log: (line: string) => void,
+  now: () => number = Date.now,
+): (done: number, total: number) => void {
+  const started = now();
+  let lastLog = started;
+  return (done, total) => {
+    const at = now();
+    if (at - lastLog < 5000 || done >= total) return;
+    lastLog = at;
+    const rate = done / MiB / Math.max(0.001, (at - started) / 1000);
+    log(
+      `${verb} ${Math.floor((done / total) * 100)}% (${(done / MiB).toFixed(1)} of ${(total / MiB).toFixed(1)} MiB), ${rate.toFixed(1)} MiB/s`,
+    );
+  };
+}
+
+export function inspectedLine(file: string, scan: FileScan, seconds: number): string {
+  return (
+    `${file}: ${scan.tar.entries} entries, ${(scan.tar.totalBytes / MiB).toFixed(1)} MiB of file data, ` +
+    `top level: ${scan.tar.topLevel.join(', ') || '(none)'}; MD5 ${scan.md5Hex}; read in ${seconds.toFixed(1)} s`
+  );
+}
+
+export function uploadStartLine(file: string, size: number, bucket: string, key: string): string {
+  return `Uploading ${file} (${(size / MiB).toFixed(1)} MiB) to obs://${bucket}/${key}`;
+}
+
+export function uploadDoneLine(
+  size: number,
+  result: { uploaded: boolean; seconds: number; multipart: boolean; parts: number; skipped?: string },
+): string {
+  if (!result.uploaded) return `Upload skipped: ${result.skipped}`;
+  const rate = size / MiB / Math.max(0.001, result.seconds);
+  return (
+    `Uploaded ${(size / MiB).toFixed(1)} MiB in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} MiB/s)` +
+    (result.multipart ? ` in ${result.parts} parts` : ' in one PUT')
+  );
+}
+
+export function batchLine(event: BatchEvent): string {
+  if (event.requestId === undefined) {
+    return `Batch ${event.index + 1} of ${event.of} failed (${plural(event.servers, 'server')})`;
+  }
+  return (
+    `Batch ${event.index + 1} of ${event.of}: ${plural(event.servers, 'server')}, request id ${event.requestId}, ` +
+    `${event.started} jobs started${event.rejected ? `, ${event.rejected} rejected` : ''}`
+  );
+}
+
+export function waitCountsLine(counts: WaitCounts): string {
+  return `Jobs: ${counts.succeeded} succeeded, ${counts.failed} failed, ${counts.running} running (of ${counts.total})`;
+}
+
+export function planLines(config: Config, scan: FileScan | undefined): string[] {
+  const ids = config.serverIds;
+  const batches = Math.ceil(ids.length / config.batchSize);
+  const lines: string[] = [];
+  if (config.file && scan) {
+    lines.push(
+      `Would upload ${config.file} (${scan.size} bytes, MD5 ${scan.md5Hex}) to obs://${config.bucket}/${config.objectPath} ` +
+        `${scan.parts.length ? `in ${scan.parts.length} parts` : 'in one PUT'} via ${config.obsEndpoint.origin}` +
+        (config.skipUnchanged ? ', skipped if the object already has this size and MD5' : ''),
+    );
+  } else {
+    lines.push(`Would use the existing object obs://${config.bucket}/${config.objectPath}`);
+  }
+  lines.push(
+    config.signIn.method === 'keyless'
+      ? `Would sign in without keys through identity provider ${config.signIn.identityProvider}`
+      : 'Would sign requests with the AK/SK given',
+  );
+  lines.push(
+    config.projectId
+      ? `Project id: ${config.projectId}`
+      : `Project id: looked up through ${config.iamEndpoint.origin} for region ${config.region}`,
+  );
+  if (config.serverNames.include.length) {
+    lines.push(
+      `Would also push to the servers named ${config.serverNames.include.join(', ')}` +
+        (config.serverNames.exclude.length ? ` except ${config.serverNames.exclude.join(', ')}` : '') +
+        ' (names are resolved at run time)',
+    );
+  }
+  lines.push(
+    `Would push to ${plural(ids.length, 'server')} given by id in ${plural(batches, 'PushShareFiles call')} of at most ${config.batchSize} via ${config.cphEndpoint.origin}`,
+  );
+  lines.push(
+    config.wait
+      ? `Would wait up to ${config.waitTimeoutSeconds} s for the jobs, polling every ${config.pollIntervalSeconds} s`
+      : 'Would not wait for the jobs',
+  );
+  if (ids.length) lines.push(`Servers: ${listIds(ids)}`);
+  return lines;
+}
+
+export function timeoutMessage(
+  running: string[],
+  counts: WaitCounts,
+  waitTimeoutSeconds: number,
+  lastPollError: unknown,
+): string {
+  const cause = lastPollError instanceof Error ? `; the last poll failed: ${lastPollError.message}` : '';
+  return (
+    `${counts.running} of ${counts.total} jobs still running after wait-timeout ${waitTimeoutSeconds} s ` +
+    `(servers ${listIds(running, 5)})${cause} — raise wait-timeout for large bundles, or check the jobs in the CPH console; ` +
+    JOB_FAILURE_HINT
+  );
+}
+
+/** The failure line for servers that ended `failed` or `rejected`, or undefined when none did. */
+export function outcomeFailure(report: RunReport): string | undefined {
+  const failed = report.servers.filter((s) => s.status === 'failed');
+  const rejected = report.servers.filter((s) => s.status === 'rejected');
+  if (!failed.length && !rejected.length) return undefined;
+  const describe = (s: ServerResult) =>
+    `${s.server_id}${s.error_code ? ` ${s.error_code}` : ''}${s.error_msg ? ` "${s.error_msg}"` : ''}`;
+  const parts: string[] = [];
+  if (failed.length)
+    parts.push(
+      `${plural(failed.length, 'job')} failed (${failed.slice(0, 3).map(describe).join('; ')}${failed.length > 3 ? '; …' : ''})`,
+    );
+  if (rejected.length)
+    parts.push(
+      `${rejected.length} server${rejected.length === 1 ? ' was' : 's were'} rejected (${rejected.slice(0, 3).map(describe).join('; ')}${rejected.length > 3 ? '; …' : ''})`,
+    );
+  const hint = failed.length
+    ? JOB_FAILURE_HINT
+    : 'check server-ids: each must be a cloud phone server of this project and region whose flavor supports shared storage';
+  const requestIds = report.requestIds.length ? ` [request ids ${listIds(report.requestIds, 3)}]` : '';
+  return `${parts.join(' and ')} of ${report.servers.length} servers${requestIds} — ${hint}`;
+}
+
+export function countFailures(servers: ServerResult[]): number {
+  return servers.filter((s) => isFailure(s.status)).length;
+}
