@@ -4,6 +4,7 @@
  * retry notice kept.
  */
 import type { Dispatcher } from 'undici';
+import { staticCredentials } from '../../src/auth/credentials.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/http/retry.js';
 import { createDispatcher } from '../../src/http/transport.js';
 import type { ClientContext } from '../../src/huawei/context.js';
@@ -29,7 +30,7 @@ export function testContext(
   redactor.add(DEFAULT_CREDENTIALS.secretAccessKey);
   const ctx: ClientContext = {
     dispatcher,
-    credentials: { ...DEFAULT_CREDENTIALS },
+    credentials: staticCredentials({ ...DEFAULT_CREDENTIALS }),
     redactor,
     timeoutMs: options.timeoutMs ?? 10_000,
     retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },

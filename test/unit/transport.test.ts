@@ -215,6 +215,28 @@ describe('send(): failures on loopback sockets', () => {
     expect(error.message).toBe(`response from 127.0.0.1:${port} is larger than 16 MiB`);
   });
 
+  it("the run's cancellation ends a request at once with the signal's reason, not a network error", async () => {
+    const { port, arrived } = await silentServer();
+    const run = new AbortController();
+    const pending = send(dispatcher, push(port, { timeoutMs: 60_000, signal: run.signal }));
+    await arrived;
+    const reason = new Error('the run was cancelled');
+    run.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+  });
+
+  it('a request under an already cancelled run is never sent', async () => {
+    let connections = 0;
+    const server = createNetServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    const port = await listen(server);
+    const reason = new Error('cancelled before');
+    await expect(send(dispatcher, push(port, { signal: AbortSignal.abort(reason) }))).rejects.toBe(reason);
+    expect(connections).toBe(0);
+  });
+
   it('an answer: status, lower-case headers with repeated ones joined, and the body', async () => {
     const server = createHttpServer((_req, res) => {
       res.setHeader('X-Request-Id', 'abc');
