@@ -83,6 +83,8 @@ export interface Emulator {
    * projects, open uploads, and objects (unless `keepObjects`).
    */
   reset(options?: { keepObjects?: boolean }): void;
+  /** Requests still being handled: a `delay` fault goes on (a push included) after the client gave up. */
+  inFlight(): number;
   /** Forget the recorded requests only. */
   clearRequests(): void;
   close(): Promise<void>;
@@ -183,6 +185,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       obs.reset({ keepObjects: resetOptions.keepObjects === true });
       server.reset();
     },
+    inFlight: () => server.active,
     clearRequests() {
       requests.length = 0;
     },

@@ -166,6 +166,8 @@ export class EmulatorServer {
   readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private seq = 0;
+  /** Requests whose handling has not finished (a delayed one goes on after its client gave up). */
+  active = 0;
   private refuseTimer: NodeJS.Timeout | undefined;
   private refusing = false;
   private closed = false;
@@ -178,7 +180,10 @@ export class EmulatorServer {
     keepAliveTimeoutMs: number,
   ) {
     this.server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-      void this.onRequest(req, res);
+      this.active++;
+      void this.onRequest(req, res).finally(() => {
+        this.active--;
+      });
     });
     this.server.keepAliveTimeout = keepAliveTimeoutMs;
     this.server.on('connection', (socket: Socket) => {

@@ -151,7 +151,9 @@ describe('run() in process', () => {
     expect(result.summary).toContain('srv-0001');
     expect(result.stdout).toContain(`Uploading ${tarPath}`);
     // `::add-mask::` is how the runner learns what to mask; it never shows that line.
-    expect(result.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(DEFAULT_CREDENTIALS.secretAccessKey);
+    expect(result.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(
+      DEFAULT_CREDENTIALS.secretAccessKey,
+    );
   });
 
   it('waits for the jobs when asked, and reports them succeeded', async () => {
