@@ -27,7 +27,7 @@ export default {
   ],
   coverageAnalysis: 'perTest',
   concurrency: 2,
-  timeoutMS: 10_000,
+  timeoutMS: 3_000,
   incremental: true,
   incrementalFile: '.tmp/stryker-incremental.json',
   tempDirName: '.tmp/stryker',

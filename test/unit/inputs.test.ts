@@ -12,6 +12,7 @@ import {
   objectPathProblem,
   readConfig,
 } from '../../src/inputs.js';
+import { fuzzRuns } from '../helpers/fuzz.js';
 
 /** The AK/SK of a config that signs with keys. */
 function keys(config: Config): Credentials {
@@ -946,7 +947,7 @@ describe('readConfig: secrets', () => {
           }
         },
       ),
-      { numRuns: 300 },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });
@@ -987,7 +988,7 @@ describe('bucket and object-path validators', () => {
       fc.property(names, (name) => {
         expect(bucketNameProblem(name) === undefined).toBe(referenceBucketOk(name));
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 
@@ -1025,7 +1026,7 @@ describe('bucket and object-path validators', () => {
       fc.property(keys, (key) => {
         expect(objectPathProblem(key) === undefined).toBe(referenceObjectPathOk(key));
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 

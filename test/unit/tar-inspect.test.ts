@@ -16,6 +16,7 @@ import {
   type TarInspectorOptions,
   type TarReport,
 } from '../../src/tar/inspect.js';
+import { fuzzRuns } from '../helpers/fuzz.js';
 import { buildTar, paxRecords, setChecksum, type TarBuilderEntry } from '../helpers/tar-builder.js';
 
 interface Seen {
@@ -881,7 +882,7 @@ describe('fuzz: mutated archives never make the inspector throw or hang', () => 
           if (dangerous) expect(report.problems.length).toBeGreaterThan(0);
         },
       ),
-      { numRuns: 4000 },
+      { numRuns: fuzzRuns(4000) },
     );
   });
 });
