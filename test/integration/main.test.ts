@@ -161,7 +161,7 @@ describe('run() in process', () => {
     expect(errorLines(result.stdout)).toEqual([]);
     expect(result.failed).toBe(false);
     expect(JSON.parse(result.outputs['succeeded-server-ids'] ?? '')).toEqual(['srv-0001', 'srv-0002']);
-    expect(result.stdout).toMatch(/^Jobs: 2 succeeded, 0 failed, 0 running \(of 2\) after \d+ s$/m);
+    expect(result.stdout).toMatch(/^Jobs: 2 succeeded, 0 failed, 0 running \(of 2\) after \d+ s\r?$/m);
   });
 
   it("summary: 'false' writes no summary, and still every output", async () => {
