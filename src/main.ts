@@ -18,26 +18,21 @@ import { type PushTarget, pushInBatches, serverResult } from './jobs/push.js';
 import { countOutcomes, type TrackedJob, waitForJobs } from './jobs/wait.js';
 import { Redactor } from './redact.js';
 import * as text from './report/log.js';
-import { buildOutputs } from './report/outputs.js';
+import { boundOutputs, truncationWarning } from './report/output-budget.js';
+import { buildOutputs, EMPTY_OUTPUTS, type OutputValues } from './report/outputs.js';
+import { buildReportDocument, reportFilePath, writeReportFile } from './report/report-file.js';
 import type { RunReport } from './report/results.js';
 import { buildSummary } from './report/summary.js';
 import { type FileScan, scanFile } from './tar/scan.js';
 import { type UploadResult, uploadFile } from './upload/upload.js';
 import { VERSION } from './version.js';
 
-const EMPTY_OUTPUTS: Record<string, string> = {
-  'project-id': '',
-  'object-url': '',
-  uploaded: 'false',
-  'request-ids': '[]',
-  'job-ids': '[]',
-  jobs: '[]',
-  'succeeded-server-ids': '[]',
-  'failed-server-ids': '[]',
-  'skipped-server-ids': '[]',
-};
+/** What `run()` ended with, beyond what it wrote: a cancelled run should exit at once. */
+export interface RunOutcome {
+  cancelled: boolean;
+}
 
-export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutcome> {
   const redactor = new Redactor();
   const cancel = new AbortController();
   const stopOnSignal = onCancelSignal(cancel);
@@ -67,26 +62,62 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<void> {
     if (core.isDebug() && error instanceof Error && error.stack) core.debug(redactor.redact(error.stack));
   } finally {
     stopOnSignal();
-    // Outputs are written whatever happened; before the inputs were read they are empty
-    // but still valid JSON, so `fromJSON` in a later `if: always()` step does not fail too.
-    const outputs = report ? buildOutputs(report) : EMPTY_OUTPUTS;
-    for (const [name, value] of Object.entries(outputs)) core.setOutput(name, redactor.redact(value));
-    if (report && writeSummary) {
-      try {
-        await core.summary.addRaw(redactor.redact(buildSummary(report))).write();
-      } catch (error) {
-        core.warning(
-          `could not write the job summary: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
+    await writeReport(report, { summary: writeSummary, redactor, env });
+  }
+  return { cancelled: cancel.signal.aborted };
+}
+
+/**
+ * Outputs, the report file and the summary, whatever happened. Before the inputs were read the
+ * outputs are empty but still valid JSON, so `fromJSON` in a later `if: always()` step does not
+ * fail too. After that, the complete result goes to the report file and the outputs are fitted
+ * into GitHub's limit, the ones that do not fit named in `truncated-outputs` with one warning.
+ */
+async function writeReport(
+  report: RunReport | undefined,
+  options: { summary: boolean; redactor: Redactor; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  if (!report) {
+    for (const [name, value] of Object.entries(EMPTY_OUTPUTS)) core.setOutput(name, value);
+    return;
+  }
+  const { redactor } = options;
+  const fitOutputs = (reportFile: string) => {
+    const values = buildOutputs(report, reportFile);
+    for (const name of Object.keys(values) as Array<keyof OutputValues>)
+      values[name] = redactor.redact(values[name]);
+    return boundOutputs(values);
+  };
+  let reportFile = reportFilePath(options.env);
+  let bounded = fitOutputs(reportFile);
+  try {
+    await writeReportFile(
+      reportFile,
+      redactor.redact(JSON.stringify(buildReportDocument(report, bounded.truncated))),
+    );
+  } catch (error) {
+    core.warning(
+      `could not write the report file ${reportFile}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    reportFile = '';
+    bounded = fitOutputs(reportFile);
+  }
+  for (const [name, value] of Object.entries(bounded.outputs)) core.setOutput(name, value);
+  if (bounded.truncated.length) core.warning(truncationWarning(bounded.truncated, reportFile));
+  if (options.summary) {
+    try {
+      await core.summary.addRaw(redactor.redact(buildSummary(report, reportFile || undefined))).write();
+    } catch (error) {
+      core.warning(
+        `could not write the job summary: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }
 
 /** The pipeline proper; it fills `report` as it goes and throws on the first failure that ends the run. */
 async function publish(config: Config, report: RunReport, tuning: Tuning): Promise<void> {
-  for (const id of config.duplicateServerIds)
-    core.warning(`server id ${id} is listed more than once; pushing to it once`);
+  if (config.duplicateServerIds.length) core.warning(text.duplicatesLine(config.duplicateServerIds));
   for (const warning of config.warnings) core.warning(warning);
 
   const scan = config.file ? await group('Inspect tar', () => inspectTar(config)) : undefined;

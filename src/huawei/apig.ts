@@ -18,6 +18,11 @@ export interface ApigCall {
   body?: unknown;
   /** `once`: the request changes state; repeat it only when the service surely did not act. */
   idempotent: boolean;
+  /**
+   * A request already sent is finished even when the run is cancelled (a push cannot be
+   * recalled, so its answer — the job ids — is worth having); no new attempt starts after it.
+   */
+  finishOnCancel?: boolean;
 }
 
 export interface ApigResult<T> {
@@ -49,7 +54,7 @@ export async function apigRequest<T>(ctx: ClientContext, call: ApigCall): Promis
           headers,
           body,
           timeoutMs: ctx.timeoutMs,
-          signal: ctx.signal,
+          signal: call.finishOnCancel ? undefined : ctx.signal,
         });
       },
       (outcome) => judge(outcome as AttemptOutcome),

@@ -64,6 +64,7 @@ export async function pushShareFiles(
     url: cphUrl(target, 'phones/share-files'),
     body,
     idempotent: false,
+    finishOnCancel: true,
   });
   if (!requestId) throw malformed('PushShareFiles', undefined, 'no request_id');
   if (!Array.isArray(data.jobs)) throw malformed('PushShareFiles', requestId, 'no jobs array');

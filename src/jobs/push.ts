@@ -4,7 +4,7 @@
  * would most likely fail them too); the jobs already started are still returned so
  * the pipeline can follow them.
  */
-import { ServiceError } from '../errors.js';
+import { CancelledError, ServiceError } from '../errors.js';
 import type { ClientContext } from '../huawei/context.js';
 import { type CphTarget, type PushJobEntry, pushShareFiles } from '../huawei/cph.js';
 import type { ServerResult, ServerStatus } from '../report/results.js';
@@ -87,7 +87,8 @@ export async function pushInBatches(
       });
     } catch (error) {
       outcome.error = error;
-      const cancelled = ctx.signal?.aborted === true;
+      // Cancelled before this batch was sent (a retry wait, or credentials being renewed).
+      const cancelled = error instanceof CancelledError;
       const code = error instanceof ServiceError ? (error.code ?? null) : null;
       const message = error instanceof Error ? ctx.redactor.redact(error.message) : String(error);
       for (const [i, server] of batches.slice(index).flat().entries()) {
@@ -95,9 +96,7 @@ export async function pushInBatches(
         outcome.results.push(
           cancelled
             ? serverResult(server, 'skipped', {
-                error_msg: inThisBatch
-                  ? 'the run was cancelled while this batch was being pushed; the push may have reached CPH'
-                  : 'not pushed: the run was cancelled',
+                error_msg: 'not pushed: the run was cancelled',
               })
             : serverResult(server, 'rejected', {
                 error_code: inThisBatch ? code : null,

@@ -10,6 +10,7 @@ import type { WaitCounts } from '../jobs/wait.js';
 import type { Redactor } from '../redact.js';
 import { TarError } from '../tar/inspect.js';
 import type { FileScan } from '../tar/scan.js';
+import { snippet } from '../util/text.js';
 import { isFailure, type RunReport, type ServerResult } from './results.js';
 
 const MiB = 1024 * 1024;
@@ -21,8 +22,14 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** At most `max` ids on a line, then "… and N more". */
-export function listIds(ids: string[], max = 20): string {
+/**
+ * Server ids in a log line: at most `max`, then "… and N more". A fleet has thousands of servers
+ * and one line with all of them is megabytes long; the complete lists are in the outputs and the
+ * report file. Every log line that lists ids goes through here.
+ */
+export const MAX_IDS_PER_LINE = 20;
+
+export function listIds(ids: readonly string[], max = MAX_IDS_PER_LINE): string {
   return ids.length <= max
     ? ids.join(', ')
     : `${ids.slice(0, max).join(', ')} … and ${ids.length - max} more`;
@@ -162,8 +169,9 @@ export function outcomeFailure(report: RunReport): string | undefined {
   const failed = report.servers.filter((s) => s.status === 'failed');
   const rejected = report.servers.filter((s) => s.status === 'rejected');
   if (!failed.length && !rejected.length) return undefined;
+  // A job's message can be kilobytes: the failure line quotes the start of three, the report file has them whole.
   const describe = (s: ServerResult) =>
-    `${s.server_id}${s.error_code ? ` ${s.error_code}` : ''}${s.error_msg ? ` "${s.error_msg}"` : ''}`;
+    `${s.server_id}${s.error_code ? ` ${s.error_code}` : ''}${s.error_msg ? ` "${snippet(s.error_msg, MESSAGE_CHARS)}"` : ''}`;
   const parts: string[] = [];
   if (failed.length)
     parts.push(
@@ -178,6 +186,16 @@ export function outcomeFailure(report: RunReport): string | undefined {
     : 'check server-ids: each must be a cloud phone server of this project and region whose flavor supports shared storage';
   const requestIds = report.requestIds.length ? ` [request ids ${listIds(report.requestIds, 3)}]` : '';
   return `${parts.join(' and ')} of ${report.servers.length} servers${requestIds} — ${hint}`;
+}
+
+/** How much of a service message a log line quotes. */
+const MESSAGE_CHARS = 300;
+
+/** One warning for every id given twice, however many there are. */
+export function duplicatesLine(ids: readonly string[]): string {
+  return ids.length === 1
+    ? `server id ${ids[0]} is listed more than once; pushing to it once`
+    : `${ids.length} server ids are listed more than once (${listIds(ids)}); pushing to each once`;
 }
 
 export function countFailures(servers: ServerResult[]): number {

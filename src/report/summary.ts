@@ -2,13 +2,21 @@
  * The job summary: Markdown with an HTML table whose every cell is escaped
  * (error messages come from the service and may hold anything).
  */
-import { countByStatus, isFailure, type RunReport, type ServerResult, STATUS_ORDER } from './results.js';
+import { escapeAndCut, escapeHtml, utf8Bytes } from './html.js';
+import { countByStatus, type RunReport, STATUS_ORDER } from './results.js';
+import { buildServerTable } from './summary-table.js';
 
-export const MAX_TABLE_ROWS = 1000;
+export { escapeHtml } from './html.js';
+export { MAX_TABLE_ROWS } from './summary-table.js';
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`|]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+/** GitHub drops a step summary over 1 MiB; this one stays under 900 KiB (UTF-8 bytes). */
+export const SUMMARY_BUDGET_BYTES = 900 * 1024;
+
+/** The failure line quotes up to three service messages; in the summary it keeps its first 4 KiB. */
+const FAILURE_BYTES = 4096;
+
+/** Room kept for the note under the table: it is written after the table's size is known. */
+const NOTE_RESERVE_BYTES = 2048;
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -38,15 +46,32 @@ function signInText(info: NonNullable<RunReport['signIn']>): string {
   return `keyless, through identity provider ${info.identityProvider}${info.subject ? ` as ${info.subject}` : ''}`;
 }
 
-function row(s: ServerResult): string {
-  const error = [s.error_code, s.error_msg].filter(Boolean).join(': ');
-  const cells = [s.server_id, s.job_id ?? '', s.status, error].map((c) => `<td>${escapeHtml(c)}</td>`);
-  return `<tr>${cells.join('')}</tr>`;
+/**
+ * Said under the table when it left rows out or cut cells: where the rest is, and how to keep it.
+ * The report file lives in the runner's temp dir, gone when the job ends, hence the artifact.
+ */
+export function cutNote(omittedRows: number, cutCells: number, reportFile: string | undefined): string {
+  const what: string[] = [];
+  if (omittedRows)
+    what.push(
+      `${omittedRows} more server${omittedRows === 1 ? ' is' : 's are'} not shown (failures are listed first)`,
+    );
+  if (cutCells) what.push(`${cutCells} cell${cutCells === 1 ? ' was' : 's were'} cut (…)`);
+  const where = reportFile
+    ? `the report file <code>${escapeHtml(reportFile)}</code> (the \`report-file\` output) has every server and every message whole`
+    : 'the `jobs` output has every server unless `truncated-outputs` names it';
+  const keep = reportFile
+    ? ' The file goes when the job ends: to keep it, upload it with `actions/upload-artifact` ' +
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression for the reader, not a JS template
+      '(`path: ${{ steps.publish.outputs.report-file }}` for a step with `id: publish`).'
+    : '';
+  return `${what.join('; ')}: ${where}.${keep}`;
 }
 
-export function buildSummary(report: RunReport): string {
+/** The summary; `reportFile` is the report file's path when it was written. */
+export function buildSummary(report: RunReport, reportFile?: string): string {
   const lines: string[] = [`## ${escapeHtml(headline(report))}`, ''];
-  if (report.failure) lines.push(`> ${escapeHtml(report.failure)}`, '');
+  if (report.failure) lines.push(`> ${escapeAndCut(report.failure, FAILURE_BYTES).html}`, '');
   const object = `<code>obs://${escapeHtml(report.bucket)}/${escapeHtml(report.objectPath)}</code>`;
   const facts: string[] = [];
   if (report.signIn) facts.push(`- Signed in: ${escapeHtml(signInText(report.signIn))}`);
@@ -81,30 +106,11 @@ export function buildSummary(report: RunReport): string {
     '',
   );
 
-  if (report.servers.length) {
-    let shown = report.servers;
-    let omitted = 0;
-    if (shown.length > MAX_TABLE_ROWS) {
-      // Failures matter most: they come first when not every row fits.
-      const failing = shown.filter((s) => isFailure(s.status) || s.status === 'running');
-      const rest = shown.filter((s) => !(isFailure(s.status) || s.status === 'running'));
-      shown = [...failing, ...rest].slice(0, MAX_TABLE_ROWS);
-      omitted = report.servers.length - shown.length;
-    }
-    lines.push(
-      '<table>',
-      '<thead><tr><th>Server</th><th>Job</th><th>Status</th><th>Error</th></tr></thead>',
-      '<tbody>',
-      ...shown.map(row),
-      '</tbody>',
-      '</table>',
-    );
-    if (omitted) {
-      lines.push(
-        '',
-        `${omitted} more servers are not shown (failures are listed first); the \`jobs\` output has them all.`,
-      );
-    }
+  const head = utf8Bytes(`${lines.join('\n')}\n`);
+  const table = buildServerTable(report.servers, SUMMARY_BUDGET_BYTES - head - NOTE_RESERVE_BYTES);
+  lines.push(...table.lines);
+  if (table.omittedRows || table.cutCells) {
+    lines.push('', cutNote(table.omittedRows, table.cutCells, reportFile));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -2,8 +2,8 @@
  * Runs the bundled action exactly as the runner does: `node dist/index.js` in a
  * child process, inputs as INPUT_* variables, outputs and summary in files.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ export interface ActionRun {
   stderr: string;
   outputs: Record<string, string>;
   summary: string;
+  /** The files the action left in RUNNER_TEMP (the report file), by name, when the test did not set its own. */
+  runnerTemp: Record<string, string>;
   /** Everything the action wrote, less `::add-mask::` commands, for secret scans. */
   everything: string;
   durationMs: number;
@@ -52,6 +54,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called with each line the action writes to stdout, as it writes it: tests act on events. */
   onLine?: (line: string) => void;
+  /** Called once the action's process is running (to send it signals, say). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** Inputs become INPUT_<NAME> with the name upper-cased and hyphens kept, as the runner does. */
@@ -65,6 +69,10 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cph-action-'));
   const outputFile = path.join(dir, 'output');
   const summaryFile = path.join(dir, 'summary');
+  // RUNNER_TEMP as on a runner: private to this run, so report files land here, are scanned for
+  // secrets with the rest, and go with the directory.
+  const runnerTemp = path.join(dir, 'runner-temp');
+  mkdirSync(runnerTemp);
   writeFileSync(outputFile, '');
   writeFileSync(summaryFile, '');
   // A clean environment: nothing of this machine's proxy or Huawei settings leaks in
@@ -75,6 +83,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   const env: Record<string, string> = {
     ...base,
     GITHUB_OUTPUT: outputFile,
+    RUNNER_TEMP: runnerTemp,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_WORKSPACE: options.cwd ?? REPO_ROOT,
     GITHUB_REF: 'refs/tags/v1.2.3',
@@ -94,6 +103,7 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   let partial = '';
@@ -113,6 +123,9 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   clearTimeout(timeout);
   const outputText = readFileSync(outputFile, 'utf8');
   const summary = readFileSync(summaryFile, 'utf8');
+  const tempFiles = Object.fromEntries(
+    readdirSync(runnerTemp).map((name) => [name, readFileSync(path.join(runnerTemp, name), 'utf8')]),
+  );
   rmSync(dir, { recursive: true, force: true });
   return {
     code,
@@ -120,8 +133,15 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
     stderr,
     outputs: parseOutputFile(outputText),
     summary,
+    runnerTemp: tempFiles,
     // `::add-mask::` lines are how the runner learns what to mask; it never shows them.
-    everything: [stdout.replace(/^::add-mask::.*$/gm, ''), stderr, outputText, summary].join('\n'),
+    everything: [
+      stdout.replace(/^::add-mask::.*$/gm, ''),
+      stderr,
+      outputText,
+      summary,
+      ...Object.values(tempFiles),
+    ].join('\n'),
     durationMs: Date.now() - started,
   };
 }

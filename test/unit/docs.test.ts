@@ -309,6 +309,8 @@ describe('action.yml, as the docs test reads it', () => {
       'succeeded-server-ids',
       'failed-server-ids',
       'skipped-server-ids',
+      'report-file',
+      'truncated-outputs',
     ]);
   });
 

@@ -40,6 +40,7 @@ describe('buildOutputs', () => {
         server('s3', 'failed', { error_code: 'E', error_msg: 'm' }),
         server('s4', 'running'),
       ]),
+      '/runner/_temp/cph-publish-publish-00ff.json',
     );
     expect(Object.keys(out).sort()).toEqual(
       [
@@ -48,6 +49,7 @@ describe('buildOutputs', () => {
         'jobs',
         'object-url',
         'project-id',
+        'report-file',
         'request-ids',
         'skipped-server-ids',
         'succeeded-server-ids',
@@ -57,6 +59,7 @@ describe('buildOutputs', () => {
     expect(out['object-url']).toBe('obs://b-1/dir/app.tar');
     expect(out.uploaded).toBe('true');
     expect(out['request-ids']).toBe('["req-1"]');
+    expect(out['report-file']).toBe('/runner/_temp/cph-publish-publish-00ff.json');
     expect(out['job-ids']).toBe('["job-s1","job-s3","job-s4"]');
     expect(out['succeeded-server-ids']).toBe('["s1"]');
     expect(out['failed-server-ids']).toBe('["s2","s3"]');
@@ -69,7 +72,7 @@ describe('buildOutputs', () => {
   });
 
   it('leaves project-id empty when it was never known', () => {
-    expect(buildOutputs(report([], { projectId: undefined }))['project-id']).toBe('');
+    expect(buildOutputs(report([], { projectId: undefined }), '')['project-id']).toBe('');
   });
 });
 

@@ -1,0 +1,114 @@
+/**
+ * The report file: the complete result as one JSON document, for a later step to read or upload
+ * as an artifact. Outputs and the summary are bounded by GitHub's limits; this file is not, so
+ * it is where every server's result stays whole however large the fleet.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { VERSION } from '../version.js';
+import { jobsOf, serverIdLists } from './outputs.js';
+import { countByStatus, type RunReport, STATUS_ORDER } from './results.js';
+
+/** Bumped when a field changes meaning or goes away; new fields do not bump it. */
+export const REPORT_FORMAT = 1;
+
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'submitted' | 'dry-run';
+
+export function outcomeOf(report: RunReport): RunOutcome {
+  if (report.cancelled) return 'cancelled';
+  if (report.failure) return 'failed';
+  if (report.dryRun) return 'dry-run';
+  return report.servers.every((s) => s.status === 'succeeded') ? 'succeeded' : 'submitted';
+}
+
+/** Per rollout stage (from each server's `stage`): how many servers, and how they ended. */
+export function stagesOf(
+  report: RunReport,
+): Array<{ stage: number; servers: number } & Record<string, number>> {
+  const byStage = new Map<number, RunReport['servers']>();
+  for (const server of report.servers) {
+    if (server.stage === null) continue;
+    const list = byStage.get(server.stage);
+    if (list) list.push(server);
+    else byStage.set(server.stage, [server]);
+  }
+  return [...byStage.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([stage, servers]) => {
+      const counts = countByStatus(servers);
+      return {
+        stage,
+        servers: servers.length,
+        ...Object.fromEntries(STATUS_ORDER.filter((s) => counts.has(s)).map((s) => [s, counts.get(s) ?? 0])),
+      };
+    });
+}
+
+/**
+ * The document. Keys are snake_case like the fields of `jobs`, so `jq` reads them without
+ * quoting; every list output is here under its name with `_` (`failed_server_ids`, …), whole,
+ * so a step that found an output cut reads the same value from the file.
+ */
+export function buildReportDocument(report: RunReport, truncatedOutputs: readonly string[]): object {
+  const counts = countByStatus(report.servers);
+  const lists = serverIdLists(report.servers);
+  return {
+    format: REPORT_FORMAT,
+    action: 'cph-publish',
+    action_version: VERSION,
+    outcome: outcomeOf(report),
+    failure: report.failure ?? null,
+    cancelled: report.cancelled ?? false,
+    dry_run: report.dryRun,
+    project_id: report.projectId ?? null,
+    object: {
+      url: `obs://${report.bucket}/${report.objectPath}`,
+      bucket: report.bucket,
+      path: report.objectPath,
+      uploaded: report.uploaded,
+      file: report.file
+        ? { size: report.file.size, md5: report.file.md5Hex, upload_skipped: report.file.skipped ?? null }
+        : null,
+    },
+    sign_in: report.signIn ?? null,
+    git: {
+      ref: report.git.ref ?? null,
+      sha: report.git.sha ?? null,
+      commit_url: report.git.commitUrl ?? null,
+    },
+    request_ids: report.requestIds,
+    stages: stagesOf(report),
+    counts: Object.fromEntries(STATUS_ORDER.map((status) => [status, counts.get(status) ?? 0])),
+    total: report.servers.length,
+    truncated_outputs: truncatedOutputs,
+    succeeded_server_ids: lists.succeeded,
+    failed_server_ids: lists.failed,
+    skipped_server_ids: lists.skipped,
+    job_ids: lists.jobIds,
+    jobs: jobsOf(report.servers),
+  };
+}
+
+/**
+ * Where this run's report goes: `RUNNER_TEMP` (private to the job, emptied when the next job
+ * starts), else the system temp dir. The name carries the step (`GITHUB_ACTION`, so a person
+ * looking at the directory or the artifact can tell two reports of one job apart) and 8 random
+ * bytes: two steps of a job may both use the action, one step id can repeat (composite actions),
+ * and outside a runner the temp dir is shared by every process on the machine. The file is
+ * created exclusively, so a report never overwrites another file.
+ */
+export function reportFilePath(
+  env: NodeJS.ProcessEnv,
+  random: string = randomBytes(8).toString('hex'),
+): string {
+  const dir = env.RUNNER_TEMP || tmpdir();
+  const step = (env.GITHUB_ACTION ?? '').replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64) || 'run';
+  return path.resolve(dir, `cph-publish-${step}-${random}.json`);
+}
+
+/** Writes the document (compact JSON and a final new line); never replaces an existing file. */
+export async function writeReportFile(file: string, text: string): Promise<void> {
+  await writeFile(file, `${text}\n`, { encoding: 'utf8', flag: 'wx', mode: 0o644 });
+}

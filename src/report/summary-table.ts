@@ -1,0 +1,74 @@
+/**
+ * The summary's server table, bounded twice: at most 1,000 rows (failures first when there are
+ * more servers), and at most a byte budget whatever the service's error messages hold — each
+ * cell of service text is cut to a fixed size, and rows stop before the budget is reached.
+ */
+import { escapeAndCut, utf8Bytes } from './html.js';
+import { isFailure, type ServerResult } from './results.js';
+
+export const MAX_TABLE_ROWS = 1000;
+
+/**
+ * Cell sizes in UTF-8 bytes, escaped. A row is at most 46 bytes of markup plus the cells,
+ * 46 + 96 + 96 + 16 + 600 = 854 bytes, so 1,000 full rows take 854,000 bytes and leave the rest
+ * of the summary more than 60 KiB under 900 KiB; the byte budget in `buildServerTable` holds even
+ * if these sizes change. An error keeps its first 600 bytes: the code and the start of the
+ * message say what failed; the report file has the rest. Ids are at most 32 characters (job ids
+ * come from the service, so they are cut too).
+ */
+export const CELL_BYTES = { server: 96, job: 96, status: 16, error: 600 } as const;
+
+const HEAD = [
+  '<table>',
+  '<thead><tr><th>Server</th><th>Job</th><th>Status</th><th>Error</th></tr></thead>',
+  '<tbody>',
+];
+const TAIL = ['</tbody>', '</table>'];
+
+export interface ServerTable {
+  /** The table's lines (empty when there is no server). */
+  lines: string[];
+  /** Servers left out of the table: past 1,000 rows, or past the byte budget. */
+  omittedRows: number;
+  /** Cells cut with an ellipsis. */
+  cutCells: number;
+}
+
+/** Failures (and jobs still running) matter most: they come first when not every row fits. */
+export function tableOrder(servers: readonly ServerResult[]): ServerResult[] {
+  if (servers.length <= MAX_TABLE_ROWS) return [...servers];
+  const first = (s: ServerResult) => isFailure(s.status) || s.status === 'running';
+  return [...servers.filter(first), ...servers.filter((s) => !first(s))];
+}
+
+function row(server: ServerResult): { html: string; cut: number } {
+  const error = [server.error_code, server.error_msg].filter(Boolean).join(': ');
+  const cells = [
+    escapeAndCut(server.server_id, CELL_BYTES.server),
+    escapeAndCut(server.job_id ?? '', CELL_BYTES.job),
+    escapeAndCut(server.status, CELL_BYTES.status),
+    escapeAndCut(error, CELL_BYTES.error),
+  ];
+  return {
+    html: `<tr>${cells.map((c) => `<td>${c.html}</td>`).join('')}</tr>`,
+    cut: cells.filter((c) => c.cut).length,
+  };
+}
+
+/** The table for `servers`, taking at most `budgetBytes` (UTF-8, new lines included). */
+export function buildServerTable(servers: readonly ServerResult[], budgetBytes: number): ServerTable {
+  if (servers.length === 0) return { lines: [], omittedRows: 0, cutCells: 0 };
+  const frame = [...HEAD, ...TAIL].reduce((sum, line) => sum + utf8Bytes(line) + 1, 0);
+  let bytes = frame;
+  let cutCells = 0;
+  const rows: string[] = [];
+  for (const server of tableOrder(servers).slice(0, MAX_TABLE_ROWS)) {
+    const { html, cut } = row(server);
+    const size = utf8Bytes(html) + 1;
+    if (bytes + size > budgetBytes) break;
+    rows.push(html);
+    bytes += size;
+    cutCells += cut;
+  }
+  return { lines: [...HEAD, ...rows, ...TAIL], omittedRows: servers.length - rows.length, cutCells };
+}

@@ -1,0 +1,160 @@
+/**
+ * Cancelling a workflow: the runner sends SIGINT (then SIGTERM, then kills). The action starts
+ * nothing new, aborts a multipart upload in progress, lets a push already sent finish (it cannot
+ * be recalled), skips the rest, writes outputs and summary, and exits with a failure within 5 s.
+ * Signals are sent when the emulator has *received* a given request (an event, not a time window);
+ * that request is held by a `delay` fault so the signal surely lands while it is in flight.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Emulator, type Op, startEmulator } from '../emulator/index.js';
+import {
+  BUCKET,
+  baseInputs,
+  failureLine,
+  jobsOutput,
+  OBJECT,
+  run,
+  serverIds,
+} from '../helpers/action-fixture.js';
+import type { RunOptions } from '../helpers/run-action.js';
+import { buildTar } from '../helpers/tar-builder.js';
+
+type ActionProcess = Parameters<NonNullable<RunOptions['onSpawn']>>[0];
+
+let emu: Emulator;
+let dir: string;
+const MiB = 1024 * 1024;
+
+beforeAll(async () => {
+  emu = await startEmulator({ defaultJobDurationMs: 60_000 });
+  dir = mkdtempSync(path.join(tmpdir(), 'cph-cancel-e2e-'));
+});
+afterAll(async () => {
+  await emu.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => emu.reset());
+
+/** Resolves once the emulator has received `count` requests of `op` (checked as requests arrive). */
+async function received(op: Op, count = 1): Promise<void> {
+  for (let i = 0; i < 6000; i++) {
+    if (emu.requestsFor(op).length >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`the emulator never received ${count} ${op} request(s)`);
+}
+
+/** Sends `signal` to the action once `when` resolves; records how long the action took to exit after it. */
+function signalWhen(when: () => Promise<void>, signal: NodeJS.Signals) {
+  const timing = { sentAt: 0, exitedAfterMs: Number.NaN };
+  const onSpawn = (child: ActionProcess) => {
+    child.on('exit', () => {
+      if (timing.sentAt) timing.exitedAfterMs = Date.now() - timing.sentAt;
+    });
+    when().then(
+      () => {
+        timing.sentAt = Date.now();
+        child.kill(signal);
+      },
+      () => child.kill('SIGKILL'),
+    );
+  };
+  return { onSpawn, timing };
+}
+
+function bytes(size: number, seed: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = seed;
+  for (let i = 0; i + 4 <= size; i += 4) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out.writeUInt32LE(x, i);
+  }
+  return out;
+}
+
+describe('cancellation', () => {
+  it('SIGTERM during the wait: stops polling, keeps the pushed jobs as running, writes outputs and summary, exits within 5 s', async () => {
+    emu.faults.add({ op: 'ListJobs', times: 1, action: { kind: 'delay', ms: 20_000 } });
+    const { onSpawn, timing } = signalWhen(() => received('ListJobs'), 'SIGTERM');
+    const result = await run({ inputs: baseInputs(emu), onSpawn });
+
+    expect(result.code).toBe(1);
+    expect(timing.exitedAfterMs).toBeLessThan(5000);
+    expect(failureLine(result)).toMatch(/^::error::cph-publish: the run was cancelled \(SIGTERM\)/);
+    expect(result.stdout).toContain('::warning::Received SIGTERM: cancelling');
+    expect(jobsOutput(result).map((j) => [j.server_id, j.status])).toEqual([
+      ['srv-0001', 'running'],
+      ['srv-0002', 'running'],
+      ['srv-0003', 'running'],
+    ]);
+    expect(JSON.parse(result.outputs['job-ids'] ?? '[]')).toHaveLength(3);
+    expect(result.outputs['skipped-server-ids']).toBe('[]');
+    expect(result.summary).toMatch(/^## cph-publish cancelled: 0 of 3 servers succeeded/);
+    // One push, and nothing after the signal but the poll that was in flight.
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(1);
+    expect(emu.requestsFor('ListJobs')).toHaveLength(1);
+  });
+
+  it('SIGINT while a push batch is in flight: that batch completes, later batches are skipped, no wait', async () => {
+    emu.faults.add({ op: 'PushShareFiles', times: 1, action: { kind: 'delay', ms: 1500 } });
+    const ids = serverIds(5);
+    const { onSpawn, timing } = signalWhen(() => received('PushShareFiles'), 'SIGINT');
+    const result = await run({
+      inputs: baseInputs(emu, { 'server-ids': ids.join(','), 'batch-size': '2' }),
+      onSpawn,
+    });
+
+    expect(result.code).toBe(1);
+    expect(timing.exitedAfterMs).toBeLessThan(5000);
+    expect(failureLine(result)).toMatch(/^::error::cph-publish: the run was cancelled \(SIGINT\)/);
+    // The push already sent is not recalled: its servers have jobs and stay running.
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(1);
+    expect(emu.requestsFor('PushShareFiles')[0]?.body).toEqual({
+      bucket_name: BUCKET,
+      object_path: OBJECT,
+      server_ids: ['srv-0001', 'srv-0002'],
+    });
+    const jobs = jobsOutput(result);
+    expect(jobs.map((j) => [j.server_id, j.status])).toEqual([
+      ['srv-0001', 'running'],
+      ['srv-0002', 'running'],
+      ['srv-0003', 'skipped'],
+      ['srv-0004', 'skipped'],
+      ['srv-0005', 'skipped'],
+    ]);
+    expect(jobs[2]?.error_msg).toBe('not pushed: the run was cancelled');
+    expect(JSON.parse(result.outputs['skipped-server-ids'] ?? '')).toEqual([
+      'srv-0003',
+      'srv-0004',
+      'srv-0005',
+    ]);
+    expect(JSON.parse(result.outputs['request-ids'] ?? '')).toHaveLength(1);
+    expect(emu.requestsFor('ListJobs')).toHaveLength(0);
+    expect(result.summary).toMatch(/^## cph-publish cancelled/);
+  });
+
+  it('SIGINT during a multipart upload: the upload is aborted, nothing is pushed, outputs are written', async () => {
+    const file = path.join(dir, 'big.tar');
+    writeFileSync(file, buildTar([{ path: 'data/big.bin', content: bytes(40 * MiB, 7) }]));
+    emu.faults.add({ op: 'UploadPart', times: 1, partNumber: 2, action: { kind: 'delay', ms: 20_000 } });
+    const { onSpawn, timing } = signalWhen(async () => {
+      await received('UploadPart', 2);
+    }, 'SIGINT');
+    const result = await run({ inputs: baseInputs(emu, { file, 'upload-concurrency': '2' }), onSpawn });
+
+    expect(result.code).toBe(1);
+    expect(timing.exitedAfterMs).toBeLessThan(5000);
+    expect(failureLine(result)).toMatch(/^::error::cph-publish: the run was cancelled \(SIGINT\)/);
+    expect(emu.requestsFor('InitiateMultipartUpload')).toHaveLength(1);
+    expect(emu.requestsFor('AbortMultipartUpload').map((r) => r.status)).toEqual([204]);
+    expect([...emu.obs.uploads.values()]).toEqual([]);
+    expect(emu.obs.getObject(BUCKET, OBJECT)).toBeUndefined();
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(0);
+    expect(result.outputs.uploaded).toBe('false');
+    expect(result.outputs.jobs).toBe('[]');
+    expect(result.summary).toMatch(/^## cph-publish cancelled/);
+  });
+});
