@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     include: [
       'test/unit/inputs.test.ts',
+      'test/unit/inputs-*.test.ts',
       'test/unit/server-ids.test.ts',
       'test/unit/tar-*.test.ts',
       'test/unit/sign-apig.test.ts',
@@ -16,7 +17,9 @@ export default defineConfig({
       'test/unit/transport.test.ts',
       'test/unit/redact.test.ts',
       'test/unit/obs-helpers.test.ts',
-      'test/unit/report.test.ts',
+      'test/unit/report*.test.ts',
+      'test/unit/summary-*.test.ts',
+      'test/unit/output-*.test.ts',
       'test/unit/hints.test.ts',
       'test/unit/defaults.test.ts',
       'test/unit/progress.test.ts',
