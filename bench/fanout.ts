@@ -9,6 +9,9 @@
  *     with one ShowJob per unfinished job per round (4 in flight, 1 s between rounds).
  * Printed: requests by kind, ListJobs calls per poll round, wall time, and how long after the last
  * job ended the run was over. Figures are medians over the runs (min–max beside some).
+ *
+ * Then the fleet scenario (bench/lib/fleet-scenario.ts): 1,000 servers of 1,200 chosen by name,
+ * pre-flight, `rollout: 1%, 10%`. `--fleet` runs only that one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { staticCredentials } from '../src/auth/credentials.js';
@@ -28,6 +31,7 @@ import {
 } from '../test/emulator/index.js';
 import { buildTar } from '../test/helpers/tar-builder.js';
 import { actionEnv, DIST_ENTRY, emulatorInputs, REPO_ROOT, serverIds } from './lib/action-env.js';
+import { fleetScenario } from './lib/fleet-scenario.js';
 import {
   fileId,
   fixed,
@@ -168,10 +172,16 @@ async function runNaive(servers: string[], jobMs: number): Promise<RunFigures> {
 }
 
 async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 1000);
-  const runs = Number(process.argv[3] ?? 3);
-  const jobMs = Number(process.argv[4] ?? 3000);
+  const fleetOnly = process.argv.includes('--fleet');
+  const args = process.argv.slice(2).filter((a) => a !== '--fleet');
+  const n = Number(args[0] ?? 1000);
+  const runs = Number(args[1] ?? 3);
+  const jobMs = Number(args[2] ?? 3000);
   const node = node24();
+  if (fleetOnly) {
+    await fleetScenario(node, runs, jobMs);
+    return;
+  }
   const servers = serverIds(n);
   console.log(
     `fanout: ${n} servers, jobs end ${jobMs} ms after creation, poll-interval ${POLL_MS / 1000} s, ` +
@@ -239,6 +249,7 @@ async function main(): Promise<void> {
   console.log(
     'goal: ≤ 10 PushShareFiles and ≤ 10 ListJobs per round for 1,000 servers, done ≤ 2 s after the jobs end',
   );
+  await fleetScenario(node, runs, jobMs);
   console.log(`at the end: ${loadNote()}`);
 }
 

@@ -15,27 +15,38 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TarInspector } from '../src/tar/inspect.js';
-import { PartHasher, partSizeFor, SINGLE_PUT_LIMIT, scanFile } from '../src/tar/scan.js';
+import { PartHasher } from '../src/tar/part-digests.js';
+import { partSizeFor, SINGLE_PUT_LIMIT, scanFile } from '../src/tar/scan.js';
 import { buildTar } from '../test/helpers/tar-builder.js';
 
 const MiB = 1024 * 1024;
 
-type Variant = 'md5-only' | 'stream-inline' | 'read-inline' | 'readahead-inline' | 'worker';
+type Variant =
+  | 'md5-only'
+  | 'sha256-only'
+  | 'stream-inline'
+  | 'read-inline'
+  | 'readahead-inline'
+  | 'worker'
+  | 'worker-scan';
 const VARIANTS: Record<Variant, string> = {
   'md5-only': 'baseline: whole-file MD5 only (no parts, no tar), read-ahead loop',
-  'stream-inline': 'fs.createReadStream 1 MiB, tar + whole MD5 + part MD5 on the main thread',
+  'sha256-only': 'baseline: whole-file SHA-256 only (no parts, no tar), read-ahead loop',
+  'stream-inline': 'fs.createReadStream 1 MiB, tar + whole SHA-256 + part MD5 on the main thread',
   'read-inline': 'FileHandle.read loop 1 MiB (no read-ahead), all on the main thread',
   'readahead-inline': 'scanFile inline: read-ahead loop, all on the main thread',
-  worker: 'scanFile worker: main = tar + whole MD5, worker thread = part MD5 (reads the file itself)',
+  worker: 'scanFile worker: main = tar + SHA-256, worker thread = part MD5s; until the last part MD5',
+  'worker-scan': 'the same, until scanFile returns (when the upload may start: part MD5s still coming)',
 };
 
 async function runVariant(variant: Variant, path: string): Promise<void> {
   const started = performance.now();
   let size = 0;
   switch (variant) {
-    case 'md5-only': {
+    case 'md5-only':
+    case 'sha256-only': {
       const handle = await open(path, 'r');
-      const hash = createHash('md5');
+      const hash = createHash(variant === 'md5-only' ? 'md5' : 'sha256');
       const buf = Buffer.allocUnsafe(MiB);
       for (;;) {
         const { bytesRead } = await handle.read(buf, 0, MiB, null);
@@ -52,7 +63,7 @@ async function runVariant(variant: Variant, path: string): Promise<void> {
       const handle = await open(path, 'r');
       size = (await handle.stat()).size;
       const inspector = new TarInspector({ strictLayout: true });
-      const whole = createHash('md5');
+      const whole = createHash('sha256');
       const parts = new PartHasher(size, partSizeFor(size));
       const consume = (chunk: Buffer) => {
         inspector.write(chunk);
@@ -78,12 +89,16 @@ async function runVariant(variant: Variant, path: string): Promise<void> {
       break;
     }
     case 'readahead-inline':
-    case 'worker': {
+    case 'worker':
+    case 'worker-scan': {
       const scan = await scanFile(path, {
         strictLayout: true,
-        partHashing: variant === 'worker' ? 'worker' : 'inline',
+        partHashing: variant === 'readahead-inline' ? 'inline' : 'worker',
       });
       size = scan.size;
+      if (variant === 'worker')
+        await Promise.all(scan.parts.map((p) => scan.partDigests.md5Base64(p.partNumber)));
+      await scan.partDigests.close();
       break;
     }
   }

@@ -1,20 +1,23 @@
 /**
  * How fast does the `file` path go end to end, and what does it cost in memory, beside the
- * ceiling (curl PUT) and the official SDK (esdk-obs-nodejs uploadFile)?
+ * ceiling (curl PUT) and the official SDK (esdk-obs-nodejs uploadFile at its defaults)?
  *
- *   npx tsx bench/upload.ts [runs=3] [sizeMiB=1024] [bigMiB=4096]
+ *   npx tsx bench/upload.ts [runs=3] [sizeMiB=1024] [bigMiB=4096] [longMiB=1024] [concurrencies=1,4,8,16]
  *
  * Writes a valid tar of `sizeMiB` (top level data/, four files of random bytes) under the temp
- * dir, starts the emulator in this process with `discardObjectData`, then, for each run, one child
- * process per variant (so peak RSS is the variant's own):
- *   action  node dist/index.js on Node 24: tar inspection + MD5s, HEAD, multipart upload (4 parts in
- *           flight), PushShareFiles to one server with `wait: false`
- *   curl    curl -T: one signed PUT, nothing else (the ceiling of the emulator on this machine)
- *   esdk    esdk-obs-nodejs uploadFile, EnableCheckSum (whole-file MD5 first), same part size and
- *           TaskNum 4, on Node 24 (its MD5 step is patched: as shipped it never completes, see
- *           lib/esdk-upload.mjs)
- *   esdk-plain  the same without checkpoint and checksum: upload only
- * Then the action alone at `bigMiB` (0 skips it), to check that memory does not grow with size.
+ * dir, starts the emulator in this process with `discardObjectData`, then:
+ *   loopback   per run, one child process per variant, side by side (so the machine's load hits
+ *              all of them alike; peak RSS is each child's own):
+ *     action   node dist/index.js on Node 24: tar check + SHA-256 (+ part MD5s in a worker), HEAD,
+ *              multipart upload (16 MiB parts, `upload-concurrency` default 16), PushShareFiles to
+ *              one server with `wait: false`
+ *     esdk     esdk-obs-nodejs uploadFile with its defaults: 5 MiB parts, TaskNum 20, no checkpoint,
+ *              no checksum (no MD5 of anything: it checks less than the action)
+ *     curl     curl -T: one signed PUT, nothing else (the ceiling of the emulator on this machine)
+ *   long link  the emulator reads each connection's body at 8 MiB/s at most and waits 40 ms before
+ *              every answer (a runner far from the region): the action at each of `concurrencies`
+ *              and esdk at its defaults, one run each, on a `longMiB` tar
+ *   big        the action alone at `bigMiB` (0 skips it): memory must not grow with the size.
  * The file is in the page cache, as on a runner right after `tar -cf`. Medians over the runs.
  */
 import { randomFillSync } from 'node:crypto';
@@ -24,16 +27,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signObsRequest } from '../src/huawei/sign-obs.js';
-import { partSizeFor } from '../src/tar/scan.js';
-import { PARTS_IN_FLIGHT } from '../src/upload/upload.js';
-import { DEFAULT_CREDENTIALS, type Emulator, startEmulator } from '../test/emulator/index.js';
+import { DEFAULT_UPLOAD_CONCURRENCY } from '../src/upload/upload.js';
+import {
+  DEFAULT_CREDENTIALS,
+  type Emulator,
+  type LinkThrottle,
+  startEmulator,
+} from '../test/emulator/index.js';
 import { buildTar } from '../test/helpers/tar-builder.js';
 import { actionEnv, DIST_ENTRY, emulatorInputs, REPO_ROOT } from './lib/action-env.js';
 import {
   fileId,
   fixed,
   loadNote,
-  type Measured,
   measure,
   median,
   node24,
@@ -45,19 +51,24 @@ import {
 const MiB = 1024 * 1024;
 const BUCKET = 'cph-bucket';
 const ESDK_CHILD = fileURLToPath(new URL('./lib/esdk-upload.mjs', import.meta.url));
+const LONG_LINK: LinkThrottle = { bytesPerSecond: 8 * MiB, answerDelayMs: 40 };
+/** esdk-obs-nodejs 3.26.8 uploadFile defaults (lib/obs.js, lib/enums.js). */
+const ESDK_TASK_NUM = 20;
 
-type Variant = 'action' | 'curl' | 'esdk' | 'esdk-plain';
+type Variant = 'action' | 'curl' | 'esdk';
 
 interface Sample {
   variant: Variant;
+  /** Which table it belongs to. */
+  link: 'loopback' | 'long link';
   bytes: number;
+  /** Parts in flight: the action's `upload-concurrency`, esdk's TaskNum, 1 for curl. */
+  concurrency: number;
   wallS: number;
   peakRssMiB: number;
-  /** Action only: spawn → the first log line, tar inspection, upload (as logged), the rest. */
-  startS?: number;
+  /** Action only: tar inspection (as logged) and upload (as logged). */
   inspectS?: number;
   uploadS?: number;
-  restS?: number;
   /** UploadPart requests that got no 200 (the client gave up on them and sent the part again). */
   failedParts?: number;
   ok: boolean;
@@ -102,36 +113,38 @@ const seconds = (text: string, re: RegExp) => {
   return m ? Number(m[1]) : Number.NaN;
 };
 
-function lineAt(run: Measured, re: RegExp): number {
-  return run.lines.find((l) => re.test(l.text))?.at ?? Number.NaN;
-}
-
-async function runActionVariant(
+async function runAction(
   emu: Emulator,
   node: string,
   file: string,
   key: string,
   bytes: number,
+  concurrency: number,
 ): Promise<Sample> {
   const { env, dispose } = actionEnv(
-    emulatorInputs(emu, { file, 'object-path': key, 'server-ids': 'srv-0001', wait: 'false' }),
+    emulatorInputs(emu, {
+      file,
+      'object-path': key,
+      'server-ids': 'srv-0001',
+      wait: 'false',
+      preflight: 'false',
+      'upload-concurrency': String(concurrency),
+    }),
   );
   try {
     const run = await measure(node, [DIST_ENTRY], { env, cwd: REPO_ROOT });
     const stored = emu.obs.getObject(BUCKET, key);
     const ok = run.code === 0 && stored?.size === bytes && (emu.cph.jobs.at(-1)?.objectPath ?? '') === key;
     if (!ok) console.error(`action failed (${run.code}):\n${run.stdout.slice(-3000)}\n${run.stderr}`);
-    const uploaded = lineAt(run, /^Uploaded [\d.]+ MiB in /);
     return {
       variant: 'action',
+      link: emu.settings.throttle ? 'long link' : 'loopback',
       bytes,
+      concurrency,
       wallS: run.wallMs / 1000,
       peakRssMiB: run.peakRssMiB,
-      startS: (lineAt(run, /^::group::Inspect tar/) - run.spawnedAt) / 1000,
       inspectS: seconds(run.stdout, /; read in ([\d.]+) s$/m),
       uploadS: seconds(run.stdout, /^Uploaded [\d.]+ MiB in ([\d.]+) s/m),
-      // From the lines' time stamps, to the ms: upload end → exit (PushShareFiles, outputs, summary).
-      restS: (run.exitedAt - uploaded) / 1000,
       failedParts: failedParts(emu, key),
       ok,
     };
@@ -162,16 +175,25 @@ async function runCurl(emu: Emulator, file: string, key: string, bytes: number):
   ]);
   const ok = run.code === 0 && run.stdout.trim() === '200' && emu.obs.getObject(BUCKET, key)?.size === bytes;
   if (!ok) console.error(`curl failed (${run.code}, HTTP ${run.stdout}): ${run.stderr}`);
-  return { variant: 'curl', bytes, wallS: run.wallMs / 1000, peakRssMiB: run.peakRssMiB, ok };
+  const link = emu.settings.throttle ? 'long link' : 'loopback';
+  return {
+    variant: 'curl',
+    link,
+    bytes,
+    concurrency: 1,
+    wallS: run.wallMs / 1000,
+    peakRssMiB: run.peakRssMiB,
+    ok,
+  };
 }
 
+/** esdk-obs-nodejs uploadFile with its defaults: no part size, no TaskNum, no checkpoint, no checksum. */
 async function runEsdk(
   emu: Emulator,
   node: string,
   file: string,
   key: string,
   bytes: number,
-  checkpointDir: string | undefined,
 ): Promise<Sample> {
   const options = {
     server: emu.url,
@@ -180,17 +202,15 @@ async function runEsdk(
     bucket: BUCKET,
     key,
     file,
-    partSize: partSizeFor(bytes),
-    taskNum: PARTS_IN_FLIGHT,
-    checkpointFile: checkpointDir && join(checkpointDir, `${key.replace(/\W/g, '_')}.upload_record`),
   };
   const run = await measure(node, [ESDK_CHILD, JSON.stringify(options)], { cwd: REPO_ROOT });
   const ok = run.code === 0 && emu.obs.getObject(BUCKET, key)?.size === bytes;
-  const variant = checkpointDir ? 'esdk' : 'esdk-plain';
-  if (!ok) console.error(`${variant} failed (${run.code}): ${run.stdout}\n${run.stderr}`);
+  if (!ok) console.error(`esdk failed (${run.code}): ${run.stdout}\n${run.stderr}`);
   return {
-    variant,
+    variant: 'esdk',
+    link: emu.settings.throttle ? 'long link' : 'loopback',
     bytes,
+    concurrency: ESDK_TASK_NUM,
     wallS: run.wallMs / 1000,
     peakRssMiB: run.peakRssMiB,
     failedParts: failedParts(emu, key),
@@ -208,36 +228,42 @@ function freeBytes(path: string): number {
   return s.bavail * s.bsize;
 }
 
-const LABELS: Record<Variant, string> = {
-  action: 'action: node dist/index.js (file, wait: false)',
-  curl: 'curl -T (one signed PUT, the ceiling)',
-  esdk: `esdk-obs-nodejs uploadFile (checksum, TaskNum ${PARTS_IN_FLIGHT})`,
-  'esdk-plain': `esdk-obs-nodejs uploadFile (no checksum, TaskNum ${PARTS_IN_FLIGHT})`,
+const LABELS: Record<Variant, (s: Sample) => string> = {
+  action: (s) => `action, upload-concurrency ${s.concurrency}`,
+  curl: () => 'curl -T (one signed PUT)',
+  esdk: () => `esdk-obs-nodejs uploadFile defaults (5 MiB parts, TaskNum ${ESDK_TASK_NUM}, no checksum)`,
 };
 
+/** One row per variant, size and concurrency: medians, and wall time against esdk's in the same table. */
 function rows(samples: Sample[]): (string | number)[][] {
   const groups = new Map<string, Sample[]>();
   for (const s of samples) {
-    const k = `${s.variant}/${s.bytes}`;
+    const k = `${s.link}/${s.variant}/${s.bytes}/${s.concurrency}`;
     groups.set(k, [...(groups.get(k) ?? []), s]);
   }
+  const esdkWall = (link: string, bytes: number) =>
+    median(
+      samples.filter((s) => s.variant === 'esdk' && s.link === link && s.bytes === bytes).map((s) => s.wallS),
+    );
   return [...groups.values()].map((g) => {
     const first = g[0]!;
     const m = (f: (s: Sample) => number | undefined, digits = 1) =>
       fixed(median(g.map((s) => f(s) ?? Number.NaN)), digits);
     const wall = median(g.map((s) => s.wallS));
     return [
-      LABELS[first.variant],
+      first.link,
+      LABELS[first.variant](first),
       `${first.bytes / MiB} MiB`,
       g.length,
       fixed(wall, 2),
+      g.length > 1
+        ? `${fixed(Math.min(...g.map((s) => s.wallS)), 2)}–${fixed(Math.max(...g.map((s) => s.wallS)), 2)}`
+        : '',
+      `${fixed(wall / esdkWall(first.link, first.bytes), 2)}×`,
       fixed(first.bytes / MiB / wall, 0),
       m((s) => s.peakRssMiB),
-      fixed(Math.max(...g.map((s) => s.peakRssMiB)), 1),
-      m((s) => s.startS, 2),
       m((s) => s.inspectS),
       m((s) => s.uploadS),
-      m((s) => s.restS, 2),
       m((s) => s.failedParts, 0),
       `${g.filter((s) => s.ok).length}/${g.length}`,
     ];
@@ -248,31 +274,64 @@ async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 3);
   const sizeMiB = Number(process.argv[3] ?? 1024);
   const bigMiB = Number(process.argv[4] ?? 4096);
+  const longMiB = Number(process.argv[5] ?? 1024);
+  const concurrencies = (process.argv[6] ?? '1,4,8,16').split(',').map(Number);
   const node = node24();
   const dir = mkdtempSync(join(tmpdir(), 'cph-upload-bench-'));
   const emu = await startEmulator({ discardObjectData: true });
   const samples: Sample[] = [];
+  const say = (s: Sample) =>
+    console.log(
+      `  ${s.link}, ${LABELS[s.variant](s)}, ${s.bytes / MiB} MiB: ${fixed(s.wallS, 2)} s, ${fixed(s.peakRssMiB)} MiB${s.ok ? '' : ' FAILED'}`,
+    );
   try {
     console.log(
-      `upload: ${runs} runs, action and esdk on ${nodeVersion(node)}, emulator in this process on ${process.version}; ` +
-        `peak RSS = ${RSS_METHOD}; part size ${partSizeFor(sizeMiB * MiB) / MiB} MiB; dist/index.js ${fileId(DIST_ENTRY)}`,
+      `upload: action and esdk on ${nodeVersion(node)}, emulator in this process on ${process.version}; ` +
+        `peak RSS = ${RSS_METHOD}; dist/index.js ${fileId(DIST_ENTRY)}`,
     );
     console.log(`at the start: ${loadNote()}`);
     const file = join(dir, 'bench.tar');
     await makeTar(file, sizeMiB * MiB);
     await warm(file);
+    const bytes = sizeMiB * MiB;
     for (let r = 0; r < runs; r++) {
-      const bytes = sizeMiB * MiB;
-      const round = [
-        await runActionVariant(emu, node, file, `bench/action-${sizeMiB}-${r}.tar`, bytes),
-        await runCurl(emu, file, `bench/curl-${sizeMiB}-${r}.tar`, bytes),
-        await runEsdk(emu, node, file, `bench/esdk-${sizeMiB}-${r}.tar`, bytes, dir),
-        await runEsdk(emu, node, file, `bench/esdk-plain-${sizeMiB}-${r}.tar`, bytes, undefined),
+      // Side by side: each run has every variant once, in a rotating order.
+      const variants = [
+        () =>
+          runAction(emu, node, file, `bench/action-${sizeMiB}-${r}.tar`, bytes, DEFAULT_UPLOAD_CONCURRENCY),
+        () => runEsdk(emu, node, file, `bench/esdk-${sizeMiB}-${r}.tar`, bytes),
+        () => runCurl(emu, file, `bench/curl-${sizeMiB}-${r}.tar`, bytes),
       ];
-      samples.push(...round);
-      console.log(
-        `  run ${r + 1}: ${round.map((s) => `${s.variant} ${fixed(s.wallS, 2)} s ${fixed(s.peakRssMiB)} MiB`).join(', ')}`,
-      );
+      for (let v = 0; v < variants.length; v++) {
+        const s = await variants[(v + r) % variants.length]!();
+        samples.push(s);
+        say(s);
+      }
+    }
+    console.log(`after loopback: ${loadNote()}`);
+
+    if (longMiB > 0) {
+      const longFile = longMiB === sizeMiB ? file : join(dir, 'long.tar');
+      if (longFile !== file) {
+        await makeTar(longFile, longMiB * MiB);
+        await warm(longFile);
+      }
+      emu.settings.throttle = LONG_LINK;
+      const longBytes = longMiB * MiB;
+      const variants = [
+        ...concurrencies.map(
+          (c) => () => runAction(emu, node, longFile, `bench/long-action-${c}.tar`, longBytes, c),
+        ),
+        () => runEsdk(emu, node, longFile, 'bench/long-esdk.tar', longBytes),
+      ];
+      for (const variant of variants) {
+        const s = await variant();
+        samples.push(s);
+        say(s);
+      }
+      emu.settings.throttle = undefined;
+      if (longFile !== file) rmSync(longFile, { force: true });
+      console.log(`after long link: ${loadNote()}`);
     }
     rmSync(file, { force: true });
 
@@ -286,13 +345,19 @@ async function main(): Promise<void> {
         const big = join(dir, 'big.tar');
         await makeTar(big, bigMiB * MiB);
         await warm(big);
-        for (let r = 0; r < runs; r++) {
-          const s = await runActionVariant(emu, node, big, `bench/action-${bigMiB}-${r}.tar`, bigMiB * MiB);
-          samples.push(s);
-          console.log(
-            `  run ${r + 1}: action ${bigMiB} MiB ${fixed(s.wallS, 2)} s ${fixed(s.peakRssMiB)} MiB`,
-          );
-        }
+        const s = await runAction(
+          emu,
+          node,
+          big,
+          `bench/action-${bigMiB}.tar`,
+          bigMiB * MiB,
+          DEFAULT_UPLOAD_CONCURRENCY,
+        );
+        samples.push(s);
+        say(s);
+        const e = await runEsdk(emu, node, big, `bench/esdk-${bigMiB}.tar`, bigMiB * MiB);
+        samples.push(e);
+        say(e);
         rmSync(big, { force: true });
       }
     }
@@ -304,17 +369,17 @@ async function main(): Promise<void> {
   console.log(
     table([
       [
+        'link',
         'variant',
         'size',
         'runs',
         'wall s',
+        'min–max',
+        '× esdk',
         'MiB/s',
         'peak RSS MiB',
-        'max RSS',
-        'start s',
         'inspect s',
         'upload s',
-        'push+exit s',
         'failed parts',
         'ok',
       ],
@@ -323,11 +388,12 @@ async function main(): Promise<void> {
   );
   console.log();
   console.log(
-    'wall = spawn → exit of the child; MiB/s = size / wall; medians. Action only: start = spawn → first log line, ' +
-      'inspect = "read in X s", upload = "Uploaded … in Y s" (HEAD + multipart), push+exit = that line → exit; ' +
+    'wall = spawn → exit of the child (the action: Node start, tar check + SHA-256, HEAD, upload, PushShareFiles, outputs); ' +
+      'MiB/s = size / wall; medians. × esdk = wall / esdk-obs-nodejs wall, same link and size. ' +
+      `long link = ${LONG_LINK.bytesPerSecond / MiB} MiB/s per connection and ${LONG_LINK.answerDelayMs} ms before each answer. ` +
+      'Action only: inspect = "read in X s", upload = "Uploaded … in Y s" (HEAD + multipart); ' +
       'failed parts = UploadPart requests the emulator did not answer 200 (aborted by the client, then sent again).',
   );
-  console.log('goal: action no slower than esdk-obs-nodejs; peak RSS < 100 MiB, the same at 1 and 4 GiB');
   console.log(`at the end: ${loadNote()}`);
 }
 

@@ -5,14 +5,20 @@
  * tar (data/ and cache/), runs the bundled dist/index.js exactly as a runner
  * would (INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY), then shows the
  * outputs, the job summary and what landed on each emulated phone.
+ *
+ * `npm run demo -- --keyless` signs in without keys instead: the emulator plays GitHub's ID-token
+ * service too, and the action exchanges the job's ID token with IAM (identity provider
+ * `github-actions`) for temporary credentials. No AK/SK is given to the action.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import {
   DEFAULT_BUCKET,
   DEFAULT_CREDENTIALS,
+  DEFAULT_IDENTITY_PROVIDER_ID,
   DEFAULT_PROJECT_ID,
   DEFAULT_REGION,
   startEmulator,
@@ -20,6 +26,8 @@ import {
 import { parseOutputFile } from '../test/helpers/run-action.js';
 import { buildTar } from '../test/helpers/tar-builder.js';
 
+const { values: flags } = parseArgs({ options: { keyless: { type: 'boolean', default: false } } });
+const keyless = flags.keyless === true;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, '.tmp', 'demo');
 const entry = path.join(root, 'dist', 'index.js');
@@ -48,17 +56,42 @@ writeFileSync(
 );
 
 const servers = ['phone-a01', 'phone-a02', 'phone-b01', 'phone-b02', 'phone-c01'];
-const emulator = await startEmulator({ phonesDir: path.join(work, 'phones'), defaultJobDurationMs: 1500 });
+// A fleet for the pre-flight check: the five servers, running, on a flavor with shared storage.
+const emulator = await startEmulator({
+  phonesDir: path.join(work, 'phones'),
+  defaultJobDurationMs: 1500,
+  servers: servers.map((id) => ({
+    server_id: id,
+    server_name: `game-${id}`,
+    phone_model_name: 'cph.shared',
+    status: 5,
+  })),
+  phoneModels: [{ phone_model_name: 'cph.shared', extend_spec: '{"max_share_disk_size_g":64}' }],
+});
 console.log(bold(`Emulator of CPH, IAM and OBS listening on ${emulator.url}`));
+if (keyless) {
+  const provider = emulator.federation.providers[0];
+  console.log(
+    bold(
+      `Keyless: GitHub's ID-token service emulated too; IAM identity provider ${provider?.id} ` +
+        `(client ID ${provider?.clientId}, mapping rule on sub: ${JSON.stringify(provider?.rules[0]?.remote)})`,
+    ),
+  );
+}
 
 const outputFile = path.join(work, 'github-output');
 const summaryFile = path.join(work, 'step-summary.md');
 writeFileSync(outputFile, '');
 writeFileSync(summaryFile, '');
+const signIn: Record<string, string> = keyless
+  ? { 'identity-provider': DEFAULT_IDENTITY_PROVIDER_ID }
+  : {
+      'access-key-id': DEFAULT_CREDENTIALS.accessKeyId,
+      'secret-access-key': DEFAULT_CREDENTIALS.secretAccessKey,
+    };
 const inputs: Record<string, string> = {
   region: DEFAULT_REGION,
-  'access-key-id': DEFAULT_CREDENTIALS.accessKeyId,
-  'secret-access-key': DEFAULT_CREDENTIALS.secretAccessKey,
+  ...signIn,
   bucket: DEFAULT_BUCKET,
   'object-path': 'releases/game-1.2.3.tar',
   file: tarFile,
@@ -75,18 +108,33 @@ const env: Record<string, string> = {
   GITHUB_WORKSPACE: root,
   GITHUB_REF: 'refs/tags/v1.2.3',
   GITHUB_SHA: '0000000000000000000000000000000000000000',
+  GITHUB_REPOSITORY: 'example/game',
+  // What the runner sets for a job with `permissions: id-token: write`.
+  ...(keyless ? emulator.idTokenEnv : {}),
   ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
 };
 
 console.log(
   bold(
-    `\n$ node dist/index.js   (file ${path.relative(root, tarFile)}, ${servers.length} servers, project id looked up through IAM)\n`,
+    `\n$ node dist/index.js   (file ${path.relative(root, tarFile)}, ${servers.length} servers, project id looked up through IAM, ` +
+      `${keyless ? 'signed in without keys' : 'signed in with AK/SK'})\n`,
   ),
 );
 const code = await new Promise<number | null>((resolve) => {
   const child = spawn(process.execPath, [entry], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('close', resolve);
 });
+if (keyless) {
+  const calls = emulator.requests
+    .filter((r) =>
+      ['GetIdToken', 'CreateUnscopedTokenWithIdToken', 'CreateTemporaryAccessKeyByToken'].includes(r.op),
+    )
+    .map((r) => `${r.op} → ${r.status}`);
+  console.log(bold('\nSign-in requests:'));
+  for (const call of calls) console.log(`  ${call}`);
+  const signed = emulator.requests.filter((r) => r.credentialExpiresAt !== undefined).length;
+  console.log(`  then ${signed} requests signed with the temporary credentials`);
+}
 await emulator.close();
 
 console.log(bold(`\nExit code: ${code}`));

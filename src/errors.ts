@@ -70,6 +70,22 @@ export class ServiceError extends Error {
 }
 
 /**
+ * Keyless sign-in failed outside any IAM answer: no ID token in this job, GitHub's token service
+ * refused, or IAM answered without the credentials. IAM's own refusals are ServiceErrors.
+ */
+export class SignInError extends Error {
+  override name = 'SignInError';
+  constructor(
+    message: string,
+    /** What the user should check next. */
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
  * The run was cancelled (SIGINT/SIGTERM from the runner). It is the reason of the run's
  * AbortSignal, so every request, wait and pool that honours the signal ends with it.
  */

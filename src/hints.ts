@@ -8,6 +8,9 @@ const CREDENTIALS =
   'check access-key-id and secret-access-key (and security-token for temporary credentials: it expires), ' +
   "and that the runner's clock is within 15 minutes of the real time";
 const CLOCK = "the runner's clock is more than 15 minutes off; check its time synchronisation";
+const EXPIRED =
+  'the temporary credentials expired: with a security-token input, pass fresh ones; with keyless sign-in, ' +
+  "check that the runner's clock did not jump";
 const THROTTLED =
   'the service is throttling this account; lower batch-size, poll less often, or run again later';
 
@@ -24,6 +27,9 @@ export function hintFor(
     case 'InvalidSecurity':
     case 'InvalidToken':
       return CREDENTIALS;
+    case 'APIG.0307':
+    case 'APIGW.0307':
+      return EXPIRED;
     case 'RequestTimeTooSkewed':
       return CLOCK;
     case 'APIG.0101':

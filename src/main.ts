@@ -4,27 +4,41 @@
  *        → for each stage: push → wait → judge → report.
  * `@actions/core` is used here and nowhere below; wording lives in src/report/log.ts.
  */
+
 import * as core from '@actions/core';
-import { type CredentialsProvider, staticCredentials } from './auth/credentials.js';
+import { staticCredentials } from './auth/credentials.js';
+import { checkIdTokenEnvironment, keylessCredentials } from './auth/keyless.js';
 import { CancelledError, InputError } from './errors.js';
+import { chooseServers as pickServers } from './fleet/choose.js';
+import { preflight } from './fleet/preflight.js';
+import { allowedFailures, overBudget, planStages } from './fleet/stages.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './http/retry.js';
 import { createDispatcher } from './http/transport.js';
 import type { ClientContext } from './huawei/context.js';
-import { type CphTarget, listJobs, showJob } from './huawei/cph.js';
+import {
+  type CphTarget,
+  listCloudPhoneModels,
+  listCloudPhoneServers,
+  listJobs,
+  showJob,
+} from './huawei/cph.js';
 import { resolveProjectId } from './huawei/iam.js';
 import { ObsClient } from './huawei/obs.js';
+import type { UnsignedContext } from './huawei/unsigned.js';
 import { type Config, readConfig } from './inputs.js';
 import { type PushTarget, pushInBatches, serverResult } from './jobs/push.js';
 import { countOutcomes, type TrackedJob, waitForJobs } from './jobs/wait.js';
 import { Redactor } from './redact.js';
+import * as fleetText from './report/fleet.js';
 import * as text from './report/log.js';
 import { boundOutputs, truncationWarning } from './report/output-budget.js';
 import { buildOutputs, EMPTY_OUTPUTS, type OutputValues } from './report/outputs.js';
 import { buildReportDocument, reportFilePath, writeReportFile } from './report/report-file.js';
-import type { RunReport } from './report/results.js';
+import { isFailure, type RunReport } from './report/results.js';
 import { buildSummary } from './report/summary.js';
 import { type FileScan, scanFile } from './tar/scan.js';
 import { type UploadResult, uploadFile } from './upload/upload.js';
+import { sourceMappedStack } from './util/stack.js';
 import { VERSION } from './version.js';
 
 /** What `run()` ended with, beyond what it wrote: a cancelled run should exit at once. */
@@ -50,6 +64,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
     writeSummary = config.summary;
     const tuning = knobs(env);
     report = newReport(config, env);
+    // Keyless sign-in cannot work without the job's ID token: say so before anything else (dry run too).
+    if (config.signIn.method === 'keyless') checkIdTokenEnvironment(env);
     await publish(config, report, { redactor, signal: cancel.signal, ...tuning });
   } catch (error) {
     const cancelled = error instanceof CancelledError || cancel.signal.aborted;
@@ -59,7 +75,8 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
       report.cancelled = cancelled || undefined;
     }
     core.setFailed(line);
-    if (core.isDebug() && error instanceof Error && error.stack) core.debug(redactor.redact(error.stack));
+    if (core.isDebug() && error instanceof Error && error.stack)
+      core.debug(redactor.redact(sourceMappedStack(error.stack)));
   } finally {
     stopOnSignal();
     await writeReport(report, { summary: writeSummary, redactor, env });
@@ -121,43 +138,209 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
   for (const warning of config.warnings) core.warning(warning);
 
   const scan = config.file ? await group('Inspect tar', () => inspectTar(config)) : undefined;
-  if (scan) report.file = { size: scan.size, md5Hex: scan.md5Hex };
+  if (scan) report.file = { size: scan.size, sha256Hex: scan.sha256Hex };
   if (config.dryRun) {
-    await group('Plan (dry run: nothing is sent)', async () => {
-      for (const line of text.planLines(config, scan)) core.info(line);
-    });
-    report.servers = config.serverIds.map((id) =>
-      serverResult({ serverId: id, serverName: null, stage: 1 }, 'planned'),
-    );
-    return;
+    await scan?.partDigests.close();
+    return plan(config, scan, report);
   }
 
-  const ctx = clientContext(tuning, signIn(config));
-  report.signIn = ctx.credentials.info;
-  const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
-  if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
-  report.projectId = projectId;
-  const target: CphTarget = { endpoint: config.cphEndpoint, projectId };
-
-  const servers = chooseServers(config);
+  // Until the upload owns them, the part digests are ours to stop on any failure.
+  const { ctx, target, servers } = await prepare(config, report, tuning).catch(async (error: unknown) => {
+    await scan?.partDigests.close();
+    throw error;
+  });
   if (config.file && scan) {
     const result = await group('Upload', () => upload(ctx, config, config.file as string, scan));
     report.uploaded = result.uploaded;
     if (report.file && result.skipped) report.file.skipped = result.skipped;
   }
-  await runStage(ctx, target, config, report, servers);
-  const failure = text.outcomeFailure(report);
-  if (failure) throw new text.RunFailure(failure);
+  await rollout(ctx, target, config, report, servers);
 }
 
-function signIn(config: Config): CredentialsProvider {
-  if (config.signIn.method === 'keys') return staticCredentials(config.signIn.credentials);
-  throw new InputError([{ input: 'identity-provider', message: 'keyless sign-in is not available yet' }]);
+/** Dry run: print the plan, with the stages of the ids given (names are resolved at run time). */
+/** Sign in, the project id, and the servers to push: everything the upload must wait for. */
+async function prepare(
+  config: Config,
+  report: RunReport,
+  tuning: Tuning,
+): Promise<{ ctx: ClientContext; target: CphTarget; servers: ChosenServers }> {
+  const ctx = await signIn(config, tuning);
+  report.signIn = ctx.credentials.info;
+  const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
+  if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
+  report.projectId = projectId;
+  const target: CphTarget = { endpoint: config.cphEndpoint, projectId };
+  const servers = await group('Choose servers', () => chooseServers(ctx, target, config, report));
+  return { ctx, target, servers };
 }
 
-/** The servers to push, in order: the ids given (server names and pre-flight come with the fleet step). */
-function chooseServers(config: Config): PushTarget[] {
-  return config.serverIds.map((serverId) => ({ serverId, serverName: null, stage: 1 }));
+async function plan(config: Config, scan: FileScan | undefined, report: RunReport): Promise<void> {
+  const stages = planStages(config.serverIds.length, config.rollout);
+  await group('Plan (dry run: nothing is sent)', async () => {
+    for (const line of text.planLines(config, scan)) core.info(line);
+    if (config.rollout.length) {
+      const names = config.serverNames.include.length > 0;
+      for (const line of fleetText.plannedStageLines(stages, config.serverIds, names)) core.info(line);
+    }
+  });
+  report.servers = stages.flatMap((stage) =>
+    config.serverIds
+      .slice(stage.from, stage.to)
+      .map((id) => serverResult({ serverId: id, serverName: null, stage: stage.number }, 'planned')),
+  );
+}
+
+/** The AK/SK found, or keyless: the job's ID token exchanged with IAM now, renewed before requests later. */
+async function signIn(config: Config, tuning: Tuning): Promise<ClientContext> {
+  const base = clientContext(tuning);
+  if (config.signIn.method === 'keys')
+    return { ...base, credentials: staticCredentials(config.signIn.credentials) };
+  const credentials = keylessCredentials(base, {
+    identityProvider: config.signIn.identityProvider,
+    audience: config.signIn.audience,
+    iamEndpoint: config.iamEndpoint,
+    getIdToken: (audience) => (audience === undefined ? core.getIDToken() : core.getIDToken(audience)),
+    onSecret: (value) => {
+      core.setSecret(value);
+      tuning.redactor.add(value);
+    },
+    log: (message) => core.info(message),
+  });
+  await credentials.get(base.signal);
+  return { ...base, credentials };
+}
+
+interface ChosenServers {
+  /** Those to push, with their stage. */
+  servers: PushTarget[];
+  /** Every server chosen, in order: the order of `jobs`. */
+  order: string[];
+}
+
+/**
+ * The servers to push, each with its stage: the ids given, then the name matches; with pre-flight,
+ * those that cannot take the push go into the report as `rejected` or `skipped` and are left out.
+ */
+async function chooseServers(
+  ctx: ClientContext,
+  target: CphTarget,
+  config: Config,
+  report: RunReport,
+): Promise<ChosenServers> {
+  const { include } = config.serverNames;
+  const listed = include.length || config.preflight ? await listCloudPhoneServers(ctx, target) : undefined;
+  const chosen = pickServers(config.serverIds, config.serverNames, listed);
+  const given = chosen.filter((s) => s.given).length;
+  core.info(fleetText.choiceLine({ given, byName: chosen.length - given }, listed?.length));
+  let accepted = chosen;
+  const refusals = { rejected: 0, skipped: 0 };
+  if (config.preflight && listed) {
+    const models = await listCloudPhoneModels(ctx, target);
+    const where = { projectId: target.projectId, region: config.region };
+    const { verdicts, unknownStorage } = preflight(chosen, listed, models, where);
+    const refused = verdicts.filter((v) => v.verdict !== 'push');
+    const skipped = refused.filter((v) => v.verdict === 'skipped');
+    const rejected = refused.filter((v) => v.verdict === 'rejected');
+    for (const u of unknownStorage) core.warning(fleetText.unknownStorageWarning(u));
+    for (const line of [fleetText.skippedWarning(skipped), fleetText.rejectedWarning(rejected)])
+      if (line) core.warning(line);
+    for (const v of refused) {
+      const server = { serverId: v.server.id, serverName: v.server.name, stage: null };
+      report.servers.push(serverResult(server, v.verdict, { error_msg: 'reason' in v ? v.reason : null }));
+    }
+    accepted = verdicts.filter((v) => v.verdict === 'push').map((v) => v.server);
+    Object.assign(refusals, { rejected: rejected.length, skipped: skipped.length });
+    core.info(fleetText.preflightLine(accepted.length, rejected.length, skipped.length));
+  }
+  if (!accepted.length) throw new text.RunFailure(fleetText.nothingToPush(chosen.length, include, refusals));
+  const stages = planStages(accepted.length, config.rollout);
+  if (stages.length > 1) core.info(fleetText.stagesLine(stages));
+  const servers = stages.flatMap((stage) =>
+    accepted
+      .slice(stage.from, stage.to)
+      .map((s) => ({ serverId: s.id, serverName: s.name, stage: stage.number })),
+  );
+  return { servers, order: chosen.map((s) => s.id) };
+}
+
+/**
+ * Each stage in turn: push, wait, then judge the failure budget. When a stage goes wrong (over
+ * budget, jobs still running at the timeout, a failed push, a cancel) the later stages are skipped.
+ */
+async function rollout(
+  ctx: ClientContext,
+  target: CphTarget,
+  config: Config,
+  report: RunReport,
+  { servers, order }: ChosenServers,
+): Promise<void> {
+  const of = servers.at(-1)?.stage ?? 0;
+  const chosen = report.servers.length + servers.length;
+  const allowed = allowedFailures(config.maxFailures, chosen);
+  const budget = fleetText.budgetText(config.maxFailures, allowed, chosen);
+  const failures = () => report.servers.filter((s) => isFailure(s.status)).map((s) => s.server_id);
+  report.rollout = { of, stages: [] };
+  try {
+    for (let n = 1; n <= of; n++) {
+      let error: unknown;
+      const stage = servers.filter((s) => s.stage === n);
+      await runStage(ctx, target, config, report, stage, n, of).catch((e: unknown) => {
+        error = e;
+      });
+      const failed = failures().length;
+      const stopped = error
+        ? stopReason(error, ctx, config, report, n)
+        : overBudget(failed, allowed)
+          ? fleetText.overBudgetReason(failed, budget)
+          : undefined;
+      report.rollout.stages.push(stageReport(report, n, stopped));
+      if (!stopped) continue;
+      const later = servers.filter((s) => (s.stage ?? 0) > n);
+      const why = fleetText.skippedMessage(n, stopped);
+      report.servers.push(...later.map((s) => serverResult(s, 'skipped', { error_msg: why })));
+      const line = fleetText.stoppedLine(n, of, stopped, later.length);
+      if (error) {
+        if (of > 1) core.warning(line);
+        throw error;
+      }
+      const headline = of > 1 ? line.replace(/^T/, 't') : stopped;
+      throw new text.RunFailure(`${headline} — ${text.outcomeFailure(report) ?? ''}`);
+    }
+  } finally {
+    const index = new Map(order.map((id, i) => [id, i]));
+    report.servers.sort((a, b) => (index.get(a.server_id) ?? 0) - (index.get(b.server_id) ?? 0));
+  }
+  const within = failures();
+  if (within.length) core.warning(fleetText.withinBudgetWarning(within, budget));
+}
+
+/** Why a stage that threw ends the rollout, in a few words for the servers it leaves out. */
+function stopReason(
+  error: unknown,
+  ctx: ClientContext,
+  config: Config,
+  report: RunReport,
+  n: number,
+): string {
+  if (error instanceof CancelledError || ctx.signal?.aborted) return 'the run was cancelled';
+  if (error instanceof text.RunFailure) {
+    const running = report.servers.filter((s) => s.stage === n && s.status === 'running').length;
+    return fleetText.timeoutReason(running, config.waitTimeoutSeconds);
+  }
+  return `a PushShareFiles call failed: ${ctx.redactor.redact(error instanceof Error ? error.message : String(error))}`;
+}
+
+function stageReport(report: RunReport, n: number, stopped: string | undefined): fleetText.StageReport {
+  const of = report.servers.filter((s) => s.stage === n && s.status !== 'skipped');
+  const count = (pred: (s: (typeof of)[number]) => boolean) => of.filter(pred).length;
+  return {
+    number: n,
+    servers: of.length,
+    succeeded: count((s) => s.status === 'succeeded'),
+    failed: count((s) => isFailure(s.status)),
+    unfinished: count((s) => s.status === 'running' || s.status === 'submitted'),
+    ...(stopped ? { stopped } : {}),
+  };
 }
 
 /** Push one stage's servers, then follow their jobs; a failed batch still lets started jobs be followed. */
@@ -167,8 +350,10 @@ async function runStage(
   config: Config,
   report: RunReport,
   servers: PushTarget[],
+  n: number,
+  of: number,
 ): Promise<void> {
-  const pushed = await group('Push', () =>
+  const pushed = await group(fleetText.stageGroup('Push', n, of), () =>
     pushInBatches(
       ctx,
       target,
@@ -186,7 +371,9 @@ async function runStage(
   report.requestIds.push(...pushed.requestIds);
   let waitError: unknown;
   if (config.wait && pushed.tracked.length > 0 && !ctx.signal?.aborted) {
-    await group('Wait', () => follow(ctx, target, config, report, pushed.tracked)).catch((error: unknown) => {
+    await group(fleetText.stageGroup('Wait', n, of), () =>
+      follow(ctx, target, config, report, pushed.tracked),
+    ).catch((error: unknown) => {
       waitError = error;
     });
   }
@@ -259,7 +446,14 @@ async function upload(
   core.info(text.uploadStartLine(file, scan.size, config.bucket, config.objectPath));
   const result = await uploadFile(
     obs,
-    { path: file, key: config.objectPath, scan, skipUnchanged: config.skipUnchanged },
+    {
+      path: file,
+      key: config.objectPath,
+      scan,
+      skipUnchanged: config.skipUnchanged,
+      concurrency: config.uploadConcurrency,
+      signal: ctx.signal,
+    },
     {
       progress: text.throttledProgress('Uploaded', (line) => core.info(line)),
       log: (message) => core.info(message),
@@ -290,10 +484,9 @@ interface Tuning {
   retry: RetryPolicy;
 }
 
-function clientContext(tuning: Tuning, credentials: CredentialsProvider): ClientContext {
+function clientContext(tuning: Tuning): UnsignedContext {
   return {
     dispatcher: createDispatcher(),
-    credentials,
     signal: tuning.signal,
     redactor: tuning.redactor,
     timeoutMs: tuning.timeoutMs,

@@ -53,6 +53,8 @@ export function emulatorInputs(emu: Emulator, extra: Record<string, string>): Re
     'cph-endpoint': emu.url,
     'obs-endpoint': emu.url,
     'iam-endpoint': emu.url,
+    // The emulator has no fleet unless a bench gives it one: the fleet scenario turns this on.
+    preflight: 'false',
     ...extra,
   };
 }

@@ -1,6 +1,7 @@
 // Child process of bench/upload.ts: the official esdk-obs-nodejs `uploadFile` (whole-file MD5
 // first, then multipart), plain JavaScript so that no TypeScript loader sits in the measured RSS.
-//   node bench/lib/esdk-upload.mjs '<json: server, accessKeyId, secretAccessKey, bucket, key, file, partSize, taskNum, checkpointFile?>'
+//   node bench/lib/esdk-upload.mjs '<json: server, accessKeyId, secretAccessKey, bucket, key, file, partSize?, taskNum?, checkpointFile?>'
+// Without partSize and taskNum the SDK picks its defaults (5 MiB parts, TaskNum 20).
 // With checkpointFile: EnableCheckpoint + EnableCheckSum; without: the SDK's plain uploadFile.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

@@ -42,6 +42,8 @@ export interface Measured {
   /** performance.now() difference between the same two points. */
   wallMs: number;
   peakRssMiB: number;
+  /** User + system CPU time of the child (GNU time %U + %S, 10 ms resolution); NaN without GNU time. */
+  cpuMs: number;
   stdout: string;
   stderr: string;
   lines: Line[];
@@ -72,7 +74,9 @@ export async function measure(
   const useTime = existsSync(GNU_TIME);
   const dir = useTime ? mkdtempSync(join(tmpdir(), 'cph-bench-time-')) : undefined;
   const timeFile = dir ? join(dir, 'rss') : '';
-  const [file, argv] = useTime ? [GNU_TIME, ['-f', '%M', '-o', timeFile, command, ...args]] : [command, args];
+  const [file, argv] = useTime
+    ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command, ...args]]
+    : [command, args];
   const lines: Line[] = [];
   let stdout = '';
   let stderr = '';
@@ -119,13 +123,16 @@ export async function measure(
   if (poll) clearInterval(poll);
   if (partial) lines.push({ at: exitedAt, text: partial });
   let peakKiB = hwm;
+  let cpuMs = Number.NaN;
   if (dir) {
     // With a non-zero exit GNU time writes "Command exited with non-zero status N" first.
     const text = readFileSync(timeFile, 'utf8').trim().split('\n');
-    peakKiB = Number(text[text.length - 1]);
+    const [maxrss, user, sys] = (text[text.length - 1] ?? '').split(' ').map(Number);
+    peakKiB = maxrss ?? Number.NaN;
+    cpuMs = ((user ?? Number.NaN) + (sys ?? Number.NaN)) * 1000;
     rmSync(dir, { recursive: true, force: true });
   }
-  return { code, spawnedAt, exitedAt, wallMs, peakRssMiB: peakKiB / 1024, stdout, stderr, lines };
+  return { code, spawnedAt, exitedAt, wallMs, peakRssMiB: peakKiB / 1024, cpuMs, stdout, stderr, lines };
 }
 
 export function median(values: number[]): number {

@@ -2,7 +2,7 @@
  * JSON requests to APIs behind Huawei's API gateway (CPH, IAM), signed with
  * SDK-HMAC-SHA256, retried by policy, and failures turned into ServiceError.
  */
-import { CancelledError, ServiceError, type ServiceName } from '../errors.js';
+import { CancelledError, ServiceError, type ServiceName, SignInError } from '../errors.js';
 import { hintFor } from '../hints.js';
 import { type AttemptOutcome, judgeIdempotent, judgeNonIdempotent, withRetry } from '../http/retry.js';
 import { type HttpMethod, type HttpResponse, NetworkError, send } from '../http/transport.js';
@@ -115,7 +115,9 @@ function apigFailure(
 }
 
 function networkFailure(ctx: ClientContext, call: ApigCall, error: unknown): Error {
-  if (error instanceof ServiceError || error instanceof CancelledError) return error;
+  // A failed keyless renewal (before this request was signed) keeps its own message and hint.
+  if (error instanceof ServiceError || error instanceof CancelledError || error instanceof SignInError)
+    return error;
   const detail = error instanceof Error ? error.message : String(error);
   const unsure = error instanceof NetworkError && error.maybeSent && !call.idempotent;
   return new ServiceError({

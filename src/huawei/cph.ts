@@ -1,5 +1,9 @@
-/** The three CPH calls the action makes: PushShareFiles, ListJobs and ShowJob. */
+/**
+ * The CPH calls the action makes: PushShareFiles, ListJobs and ShowJob; to choose and check the
+ * servers, ListCloudPhoneServers and ListCloudPhoneModels (every page, read once).
+ */
 import { ServiceError } from '../errors.js';
+import type { FleetServer, PhoneModel } from '../fleet/servers.js';
 import { apigRequest } from './apig.js';
 import type { ClientContext } from './context.js';
 
@@ -128,4 +132,89 @@ export async function showJob(ctx: ClientContext, target: CphTarget, jobId: stri
   const job = toJob(data);
   if (!job) throw malformed('ShowJob', requestId, 'no job_id');
   return job;
+}
+
+/** A 403 on a pre-flight list: name the permission, or the way to do without the check. */
+function listForbidden(error: unknown, permission: string): unknown {
+  if (!(error instanceof ServiceError) || error.status !== 403) return error;
+  return new ServiceError({
+    service: error.service,
+    operation: error.operation,
+    status: error.status,
+    code: error.code,
+    requestId: error.requestId,
+    detail: error.detail,
+    hint:
+      `the credentials may not list this (IAM action ${permission}): grant it, ` +
+      'or set preflight: false to push without checking the servers',
+    cause: error,
+  });
+}
+
+const PAGE = 100;
+
+/** Every server of the project, every page read once (limit 100, `count` is the total). */
+export async function listCloudPhoneServers(ctx: ClientContext, target: CphTarget): Promise<FleetServer[]> {
+  const servers: FleetServer[] = [];
+  for (let offset = 0; ; ) {
+    const url = cphUrl(target, 'servers');
+    url.searchParams.set('offset', String(offset));
+    url.searchParams.set('limit', String(PAGE));
+    const { data, requestId } = await apigRequest<{ count?: unknown; servers?: unknown }>(ctx, {
+      service: 'CPH',
+      operation: 'ListCloudPhoneServers',
+      method: 'GET',
+      url,
+      idempotent: true,
+    }).catch((error: unknown) => {
+      throw listForbidden(error, 'cph:servers:list');
+    });
+    if (!Array.isArray(data.servers)) throw malformed('ListCloudPhoneServers', requestId, 'no servers array');
+    for (const raw of data.servers as Record<string, unknown>[]) {
+      if (!raw || typeof raw !== 'object' || typeof raw.server_id !== 'string') continue;
+      servers.push({
+        id: raw.server_id,
+        name: typeof raw.server_name === 'string' ? raw.server_name : '',
+        status: typeof raw.status === 'number' ? raw.status : Number(raw.status),
+        phoneModel: typeof raw.phone_model_name === 'string' ? raw.phone_model_name : '',
+      });
+    }
+    offset += data.servers.length;
+    const count = typeof data.count === 'number' ? data.count : undefined;
+    // `count` says when to stop; without it, a short page does.
+    if (data.servers.length === 0 || (count !== undefined ? offset >= count : data.servers.length < PAGE)) {
+      return servers;
+    }
+  }
+}
+
+/** Every phone model (flavor), every page: one call unless a project has more than 100. */
+export async function listCloudPhoneModels(ctx: ClientContext, target: CphTarget): Promise<PhoneModel[]> {
+  const models: PhoneModel[] = [];
+  for (let offset = 0; ; ) {
+    const url = cphUrl(target, 'phone-models');
+    url.searchParams.set('offset', String(offset));
+    url.searchParams.set('limit', String(PAGE));
+    const { data, requestId } = await apigRequest<{ phone_models?: unknown }>(ctx, {
+      service: 'CPH',
+      operation: 'ListCloudPhoneModels',
+      method: 'GET',
+      url,
+      idempotent: true,
+    }).catch((error: unknown) => {
+      throw listForbidden(error, 'cph:system:listPhoneSpecifications');
+    });
+    if (!Array.isArray(data.phone_models)) {
+      throw malformed('ListCloudPhoneModels', requestId, 'no phone_models array');
+    }
+    for (const raw of data.phone_models as Record<string, unknown>[]) {
+      if (!raw || typeof raw !== 'object' || typeof raw.phone_model_name !== 'string') continue;
+      models.push({
+        name: raw.phone_model_name,
+        extendSpec: typeof raw.extend_spec === 'string' ? raw.extend_spec : null,
+      });
+    }
+    offset += data.phone_models.length;
+    if (data.phone_models.length < PAGE) return models;
+  }
 }

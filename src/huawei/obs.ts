@@ -1,10 +1,10 @@
 /**
- * The OBS calls of an upload: HEAD, PUT and multipart. Signed with the OBS
+ * The OBS calls of an upload: HEAD, PUT, multipart, and the listing of open uploads. Signed with the OBS
  * signature, retried by policy (every call here is safe to repeat), and XML
  * read without depending on its namespace.
  */
 import { isIP } from 'node:net';
-import { CancelledError, ServiceError } from '../errors.js';
+import { CancelledError, ServiceError, SignInError } from '../errors.js';
 import { hintFor } from '../hints.js';
 import { type AttemptOutcome, judgeIdempotent, withRetry } from '../http/retry.js';
 import { type BodySource, type HttpMethod, type HttpResponse, send } from '../http/transport.js';
@@ -20,8 +20,23 @@ export interface ObsTarget {
 export interface ObsObjectInfo {
   size: number;
   etag: string | undefined;
-  /** Our own `x-obs-meta-md5` metadata: hex MD5 of the whole object. */
-  md5Hex: string | undefined;
+  /** Our own `x-obs-meta-sha256` metadata: hex SHA-256 of the whole object. */
+  sha256Hex: string | undefined;
+}
+
+/** One open multipart upload, as ListMultipartUploads shows it. */
+export interface ListedUpload {
+  key: string;
+  uploadId: string;
+  /** `<Initiated>`, ms since the epoch on OBS's clock; NaN when unreadable. */
+  initiatedMs: number;
+}
+
+export interface UploadListing {
+  uploads: ListedUpload[];
+  /** OBS's clock (`Date` of the first page's answer) and ours when it arrived. */
+  serverNowMs: number;
+  localNowMs: number;
 }
 
 interface ObsCall {
@@ -47,6 +62,7 @@ export function encodeKey(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
 
+/** The URL of `key` in the bucket; an empty key addresses the bucket itself. */
 export function objectUrl(
   target: ObsTarget,
   key: string,
@@ -54,7 +70,7 @@ export function objectUrl(
 ): URL {
   const url = new URL(target.endpoint.origin);
   if (usesPathStyle(target.endpoint)) {
-    url.pathname = `/${target.bucket}/${encodeKey(key)}`;
+    url.pathname = key === '' ? `/${target.bucket}` : `/${target.bucket}/${encodeKey(key)}`;
   } else {
     url.hostname = `${target.bucket}.${url.hostname}`;
     url.pathname = `/${encodeKey(key)}`;
@@ -64,6 +80,12 @@ export function objectUrl(
     .join('&');
   if (query) url.search = `?${query}`;
   return url;
+}
+
+/** The contents of every `<Name>` element, in order (for repeated elements such as `<Upload>`). */
+export function xmlElements(xml: string, name: string): string[] {
+  const re = new RegExp(`<(?:[\\w.-]+:)?${name}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w.-]+:)?${name}>`, 'g');
+  return [...xml.matchAll(re)].map((m) => m[1] ?? '');
 }
 
 /** The text of the first `<Name>` element, whatever namespace prefix or default namespace is used. */
@@ -102,6 +124,11 @@ export class ObsClient {
     private readonly ctx: ClientContext,
     private readonly target: ObsTarget,
   ) {}
+
+  /** The same client with some of its context replaced (a clean-up deadline, another signal). */
+  withContext(change: Partial<ClientContext>): ObsClient {
+    return new ObsClient({ ...this.ctx, ...change }, this.target);
+  }
 
   private async call(call: ObsCall): Promise<HttpResponse> {
     const { ctx, target } = this;
@@ -155,7 +182,10 @@ export class ObsClient {
         retryHooks(ctx, `OBS ${call.operation}`, call.onRetry),
       );
     } catch (error) {
-      if (error instanceof CancelledError) throw error;
+      // Only the credentials can fail with these before a request is sent: a failed keyless
+      // renewal keeps IAM's (or GitHub's) message and hint.
+      if (error instanceof CancelledError || error instanceof ServiceError || error instanceof SignInError)
+        throw error;
       throw new ServiceError({
         service: 'OBS',
         operation: call.operation,
@@ -190,7 +220,7 @@ export class ObsClient {
     return {
       size: Number(res.headers['content-length'] ?? Number.NaN),
       etag: res.headers.etag,
-      md5Hex: res.headers['x-obs-meta-md5'],
+      sha256Hex: res.headers['x-obs-meta-sha256'],
     };
   }
 
@@ -214,13 +244,19 @@ export class ObsClient {
     });
   }
 
-  async initiateMultipartUpload(key: string, headers: Record<string, string>): Promise<string> {
+  /** `onRetry` is called before each repeated request: each may have opened an upload of its own. */
+  async initiateMultipartUpload(
+    key: string,
+    headers: Record<string, string>,
+    onRetry?: () => void,
+  ): Promise<string> {
     const res = await this.call({
       operation: 'InitiateMultipartUpload',
       method: 'POST',
       key,
       subresources: { uploads: undefined },
       headers,
+      onRetry,
     });
     const text = res.body.toString('utf8');
     const uploadId = xmlText(text, 'UploadId');
@@ -275,6 +311,55 @@ export class ObsClient {
       headers: { 'Content-Type': 'application/xml' },
       body: xml,
     });
+  }
+
+  /**
+   * The open multipart uploads of keys starting with `prefix`, every page. Their own keys are
+   * returned: a prefix matches longer keys too.
+   */
+  async listMultipartUploads(prefix: string): Promise<UploadListing> {
+    const uploads: ListedUpload[] = [];
+    let clock: { serverNowMs: number; localNowMs: number } | undefined;
+    let markers: { 'key-marker': string; 'upload-id-marker': string } | undefined;
+    for (let page = 1; ; page++) {
+      const res = await this.call({
+        operation: 'ListMultipartUploads',
+        method: 'GET',
+        key: '',
+        subresources: { uploads: undefined, prefix, ...markers },
+      });
+      clock ??= { serverNowMs: Date.parse(res.headers.date ?? '') || Date.now(), localNowMs: Date.now() };
+      const xml = res.body.toString('utf8');
+      for (const entry of xmlElements(xml, 'Upload')) {
+        uploads.push({
+          key: xmlText(entry, 'Key') ?? '',
+          uploadId: xmlText(entry, 'UploadId') ?? '',
+          initiatedMs: Date.parse(xmlText(entry, 'Initiated') ?? ''),
+        });
+      }
+      if (xmlText(xml, 'IsTruncated') !== 'true') break;
+      const next = {
+        'key-marker': xmlText(xml, 'NextKeyMarker') ?? '',
+        'upload-id-marker': xmlText(xml, 'NextUploadIdMarker') ?? '',
+      };
+      // A truncated page without new markers would list the same page again, forever.
+      if (
+        page >= 1000 ||
+        (next['key-marker'] === (markers?.['key-marker'] ?? '') &&
+          next['upload-id-marker'] === (markers?.['upload-id-marker'] ?? ''))
+      ) {
+        throw new ServiceError({
+          service: 'OBS',
+          operation: 'ListMultipartUploads',
+          status: res.status,
+          requestId: res.headers['x-obs-request-id'],
+          detail: 'a truncated page came without new NextKeyMarker/NextUploadIdMarker',
+          hint: 'a proxy or gateway may be answering instead of OBS: check obs-endpoint and the proxy settings',
+        });
+      }
+      markers = next;
+    }
+    return { uploads, ...clock! };
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {

@@ -2,7 +2,8 @@
  * The wording of the log: the dry-run plan, progress lines, per-step lines and the
  * one failure line. Pure functions that return text; main.ts decides when to print.
  */
-import { CancelledError, InputError, ServiceError } from '../errors.js';
+
+import { CancelledError, InputError, ServiceError, SignInError } from '../errors.js';
 import { JOB_FAILURE_HINT } from '../hints.js';
 import type { Config } from '../inputs.js';
 import type { BatchEvent } from '../jobs/push.js';
@@ -10,6 +11,7 @@ import type { WaitCounts } from '../jobs/wait.js';
 import type { Redactor } from '../redact.js';
 import { TarError } from '../tar/inspect.js';
 import type { FileScan } from '../tar/scan.js';
+import { sourceMappedStack } from '../util/stack.js';
 import { snippet } from '../util/text.js';
 import { isFailure, type RunReport, type ServerResult } from './results.js';
 
@@ -42,13 +44,13 @@ export function failureLine(error: unknown, redactor: Redactor): string {
   if (error instanceof CancelledError) {
     return `cph-publish: the run was cancelled (${error.signalName}) — pushes already sent cannot be recalled; see the summary for what was pushed and what was skipped`;
   }
-  if (error instanceof ServiceError) {
+  if (error instanceof ServiceError || error instanceof SignInError) {
     return redactor.redact(`cph-publish: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`);
   }
   if (error instanceof TarError || error instanceof RunFailure)
     return redactor.redact(`cph-publish: ${error.message}`);
   return redactor.redact(
-    `cph-publish: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    `cph-publish: unexpected error: ${error instanceof Error ? (error.stack ? sourceMappedStack(error.stack) : error.message) : String(error)}`,
   );
 }
 
@@ -74,7 +76,7 @@ export function throttledProgress(
 export function inspectedLine(file: string, scan: FileScan, seconds: number): string {
   return (
     `${file}: ${scan.tar.entries} entries, ${(scan.tar.totalBytes / MiB).toFixed(1)} MiB of file data, ` +
-    `top level: ${scan.tar.topLevel.join(', ') || '(none)'}; MD5 ${scan.md5Hex}; read in ${seconds.toFixed(1)} s`
+    `top level: ${scan.tar.topLevel.join(', ') || '(none)'}; SHA-256 ${scan.sha256Hex}; read in ${seconds.toFixed(1)} s`
   );
 }
 
@@ -114,16 +116,18 @@ export function planLines(config: Config, scan: FileScan | undefined): string[] 
   const lines: string[] = [];
   if (config.file && scan) {
     lines.push(
-      `Would upload ${config.file} (${scan.size} bytes, MD5 ${scan.md5Hex}) to obs://${config.bucket}/${config.objectPath} ` +
+      `Would upload ${config.file} (${scan.size} bytes, SHA-256 ${scan.sha256Hex}) to obs://${config.bucket}/${config.objectPath} ` +
         `${scan.parts.length ? `in ${scan.parts.length} parts` : 'in one PUT'} via ${config.obsEndpoint.origin}` +
-        (config.skipUnchanged ? ', skipped if the object already has this size and MD5' : ''),
+        (config.skipUnchanged ? ', skipped if the object already has this size and SHA-256' : ''),
     );
   } else {
     lines.push(`Would use the existing object obs://${config.bucket}/${config.objectPath}`);
   }
   lines.push(
     config.signIn.method === 'keyless'
-      ? `Would sign in without keys through identity provider ${config.signIn.identityProvider}`
+      ? `Would sign in without keys through identity provider ${config.signIn.identityProvider} ` +
+          `(audience ${config.signIn.audience ?? "GitHub's default"}): ACTIONS_ID_TOKEN_REQUEST_URL and ` +
+          'ACTIONS_ID_TOKEN_REQUEST_TOKEN are present; no ID token is fetched in a dry run'
       : 'Would sign requests with the AK/SK given',
   );
   lines.push(

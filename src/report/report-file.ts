@@ -46,6 +46,17 @@ export function stagesOf(
     });
 }
 
+/** How many stages were planned, and where and why the rollout stopped (null when it did not). */
+function rolloutOf(report: RunReport): object | null {
+  if (!report.rollout) return null;
+  const stopped = report.rollout.stages.find((s) => s.stopped);
+  return {
+    stages: report.rollout.of,
+    stopped_after_stage: stopped?.number ?? null,
+    stop_reason: stopped?.stopped ?? null,
+  };
+}
+
 /**
  * The document. Keys are snake_case like the fields of `jobs`, so `jq` reads them without
  * quoting; every list output is here under its name with `_` (`failed_server_ids`, …), whole,
@@ -69,7 +80,11 @@ export function buildReportDocument(report: RunReport, truncatedOutputs: readonl
       path: report.objectPath,
       uploaded: report.uploaded,
       file: report.file
-        ? { size: report.file.size, md5: report.file.md5Hex, upload_skipped: report.file.skipped ?? null }
+        ? {
+            size: report.file.size,
+            sha256: report.file.sha256Hex,
+            upload_skipped: report.file.skipped ?? null,
+          }
         : null,
     },
     sign_in: report.signIn ?? null,
@@ -80,6 +95,7 @@ export function buildReportDocument(report: RunReport, truncatedOutputs: readonl
     },
     request_ids: report.requestIds,
     stages: stagesOf(report),
+    rollout: rolloutOf(report),
     counts: Object.fromEntries(STATUS_ORDER.map((status) => [status, counts.get(status) ?? 0])),
     total: report.servers.length,
     truncated_outputs: truncatedOutputs,

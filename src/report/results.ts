@@ -1,5 +1,6 @@
 /** The per-server result every output and the summary are made from. */
 import type { SignInInfo } from '../auth/credentials.js';
+import type { StageReport } from './fleet.js';
 
 export type ServerStatus =
   | 'planned'
@@ -27,11 +28,13 @@ export interface RunReport {
   bucket: string;
   objectPath: string;
   uploaded: boolean;
-  /** Size and MD5 of the local file, when `file` was given. */
-  file?: { size: number; md5Hex: string; skipped?: string };
+  /** Size and SHA-256 (hex) of the local file, when `file` was given. */
+  file?: { size: number; sha256Hex: string; skipped?: string };
   requestIds: string[];
   servers: ServerResult[];
   dryRun: boolean;
+  /** The rollout: every stage planned (`of`) and those that ran, with where it stopped. */
+  rollout?: { of: number; stages: StageReport[] };
   /** How the run signed in; set once the credentials are known. */
   signIn?: SignInInfo;
   /** Set when SIGINT/SIGTERM ended the run. */

@@ -2,6 +2,7 @@
  * The job summary: Markdown with an HTML table whose every cell is escaped
  * (error messages come from the service and may hold anything).
  */
+import { stageSummaryLines } from './fleet.js';
 import { escapeAndCut, escapeHtml, utf8Bytes } from './html.js';
 import { countByStatus, type RunReport, STATUS_ORDER } from './results.js';
 import { buildServerTable } from './summary-table.js';
@@ -38,6 +39,13 @@ function headline(report: RunReport): string {
   if (report.cancelled) return `cph-publish cancelled: ${ok} of ${total} servers succeeded`;
   if (report.failure) return `cph-publish failed: ${ok} of ${total} servers succeeded`;
   if (ok === total && total > 0) return `cph-publish: all ${total} servers succeeded`;
+  // Green, yet not all succeeded: failures within max-failures, or servers pre-flight skipped.
+  const failed = (counts.get('failed') ?? 0) + (counts.get('rejected') ?? 0);
+  const skipped = counts.get('skipped') ?? 0;
+  if (ok > 0 && (failed || skipped)) {
+    const rest = [failed ? `${failed} failed within max-failures` : '', skipped ? `${skipped} skipped` : ''];
+    return `cph-publish: ${ok} of ${total} servers succeeded (${rest.filter(Boolean).join(', ')})`;
+  }
   return `cph-publish: ${total} servers submitted`;
 }
 
@@ -82,7 +90,9 @@ export function buildSummary(report: RunReport, reportFile?: string): string {
       : report.uploaded
         ? 'uploaded by this run'
         : `not uploaded: ${escapeHtml(report.file.skipped ?? 'stopped before the upload')}`;
-    facts.push(`- File: ${formatBytes(report.file.size)}, MD5 <code>${report.file.md5Hex}</code>, ${state}`);
+    facts.push(
+      `- File: ${formatBytes(report.file.size)}, SHA-256 <code>${report.file.sha256Hex}</code>, ${state}`,
+    );
   }
   if (report.git.ref) facts.push(`- Ref: <code>${escapeHtml(report.git.ref)}</code>`);
   if (report.git.sha) {
@@ -96,6 +106,15 @@ export function buildSummary(report: RunReport, reportFile?: string): string {
   if (report.projectId) facts.push(`- Project: <code>${escapeHtml(report.projectId)}</code>`);
   if (report.requestIds.length) facts.push(`- PushShareFiles requests: ${report.requestIds.length}`);
   lines.push(...facts, '');
+  if (report.rollout && report.rollout.of > 1) {
+    const skipped = report.servers.filter((s) => s.status === 'skipped' && s.stage !== null).length;
+    lines.push(
+      `**Rollout** in ${report.rollout.of} stages:`,
+      '',
+      ...stageSummaryLines(report.rollout.stages, report.rollout.of, skipped).map(escapeHtml),
+      '',
+    );
+  }
 
   const counts = countByStatus(report.servers);
   lines.push(

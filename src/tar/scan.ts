@@ -1,18 +1,25 @@
 /**
- * The one read pass over the local tar before upload: tar safety check, whole-file MD5 (for
- * `x-obs-meta-md5`) and each multipart part's MD5 (for its `Content-MD5`), so the upload never
- * has to read a part twice or hold one in memory.
+ * The one read pass over the local tar before upload: tar safety check and the whole file's
+ * SHA-256 (metadata `x-obs-meta-sha256`, which must be known before the upload starts). A single
+ * PUT's `Content-MD5` is computed in the same pass; a multipart upload's part MD5s are computed by
+ * a worker thread started here, which keeps going after the scan returns, so the upload can send
+ * part 1 while later parts are still being hashed (`./part-digests.ts`).
  *
- * MD5 runs at ~600 MiB/s on one core, and hashing every byte twice (whole file + its part) on
- * one thread halves that. For multipart files the part hashes are therefore computed by a worker
- * thread that reads the file itself, in parallel with the main thread (see bench/scan.ts for
- * the figures). The worker is inline JavaScript so that the ncc bundle stays one file.
+ * SHA-256 runs at ~1,600 MiB/s on one core here and MD5 at ~650 MiB/s: on the main thread the
+ * SHA-256 keeps up with the tar check, and the MD5s run on the other core (bench/scan.ts).
  */
 
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
 import { TarInspector, type TarReport, throwIfProblems } from './inspect.js';
+import {
+  hashPartsInWorker,
+  knownPartDigests,
+  type PartDigests,
+  PartHasher,
+  type PartRange,
+  partRanges,
+} from './part-digests.js';
 
 /** Files up to this size go up in one PUT; larger ones as multipart. */
 export const SINGLE_PUT_LIMIT = 16 * 1024 * 1024;
@@ -25,19 +32,18 @@ export function partSizeFor(size: number): number {
   return Math.max(SINGLE_PUT_LIMIT, Math.ceil(size / MAX_PARTS));
 }
 
-export interface FilePart {
-  partNumber: number;
-  offset: number;
-  length: number;
-  md5Base64: string;
-}
+export type FilePart = PartRange;
 
 export interface FileScan {
   size: number;
-  md5Hex: string;
-  md5Base64: string;
+  /** Hex SHA-256 of the whole file: `x-obs-meta-sha256`, what `sha256sum` prints. */
+  sha256Hex: string;
+  /** Base64 MD5 of the whole file: the single PUT's `Content-MD5`; absent for a multipart file. */
+  md5Base64?: string;
   /** Consecutive slices of `partSizeFor(size)` bytes; empty when `size <= SINGLE_PUT_LIMIT`. */
   parts: FilePart[];
+  /** The parts' MD5s, possibly still being computed; close it when the upload no longer needs them. */
+  partDigests: PartDigests;
   tar: TarReport;
 }
 
@@ -48,34 +54,36 @@ export interface ScanOptions {
   /** Name used in a TarError message; defaults to the path. */
   displayName?: string;
   /**
-   * Where part MD5s are computed: `worker` (a worker thread reading the file in parallel),
-   * `inline` (in the main pass). `auto` (default) uses the worker for multipart files.
+   * Where part MD5s are computed: `worker` (default: a worker thread reading the file in
+   * parallel, delivering each part's digest as soon as it is ready) or `inline` (in the main
+   * pass, all known when the scan returns; for tests and bench/scan.ts).
    */
-  partHashing?: 'auto' | 'worker' | 'inline';
+  partHashing?: 'worker' | 'inline';
 }
 
-/** Read `path` once; throws TarError when the tar is not safe to push. */
+/**
+ * Read `path` once; throws TarError when the tar is not safe to push. The caller owns the
+ * returned `partDigests` (close it once the upload is over, or when there will be none).
+ */
 export async function scanFile(path: string, options: ScanOptions): Promise<FileScan> {
   const handle = await open(path, 'r');
-  let worker: PartWorker | undefined;
+  let partDigests: PartDigests | undefined;
   try {
     const { size } = await handle.stat();
     const multipart = size > SINGLE_PUT_LIMIT;
     const partSize = partSizeFor(size);
-    const mode = options.partHashing ?? 'auto';
-    const useWorker = multipart && mode !== 'inline';
-
-    worker = useWorker ? startPartWorker(path, size, partSize) : undefined;
-    // Surface a worker failure now rather than as an unhandled rejection while we read.
-    worker?.parts.catch(() => {});
+    const inline = !multipart || options.partHashing === 'inline';
+    if (!inline) partDigests = hashPartsInWorker(path, size, partSize);
 
     const inspector = new TarInspector({ strictLayout: options.strictLayout });
-    const whole = createHash('md5');
-    const inlineParts = multipart && !useWorker ? new PartHasher(size, partSize) : undefined;
+    const sha256 = createHash('sha256');
+    const md5 = multipart ? undefined : createHash('md5');
+    const inlineParts = multipart && inline ? new PartHasher(size, partSize) : undefined;
 
     const bytesRead = await readAll(handle, (chunk, total) => {
       inspector.write(chunk);
-      whole.update(chunk);
+      sha256.update(chunk);
+      md5?.update(chunk);
       inlineParts?.update(chunk);
       options.onProgress?.(total, size);
     });
@@ -88,11 +96,20 @@ export async function scanFile(path: string, options: ScanOptions): Promise<File
     const tar = inspector.end();
     throwIfProblems(options.displayName ?? path, tar);
 
-    const digest = whole.digest();
-    const parts = worker ? await worker.parts : (inlineParts?.finish() ?? []);
-    return { size, md5Hex: digest.toString('hex'), md5Base64: digest.toString('base64'), parts, tar };
+    partDigests ??= inlineParts?.finish() ?? knownPartDigests([]);
+    const scan: FileScan = {
+      size,
+      sha256Hex: sha256.digest('hex'),
+      parts: multipart ? partRanges(size, partSize) : [],
+      partDigests,
+      tar,
+    };
+    if (md5) scan.md5Base64 = md5.digest('base64');
+    return scan;
+  } catch (error) {
+    await partDigests?.close();
+    throw error;
   } finally {
-    await worker?.stop();
     await handle.close();
   }
 }
@@ -124,110 +141,4 @@ async function readAll(
       throw err;
     }
   }
-}
-
-/** MD5 of consecutive `partSize` slices, fed with chunks that may straddle slice boundaries. */
-export class PartHasher {
-  private readonly parts: FilePart[] = [];
-  private hash: Hash = createHash('md5');
-  private partOffset = 0;
-  private partFill = 0;
-
-  constructor(
-    private readonly size: number,
-    private readonly partSize: number,
-  ) {}
-
-  update(chunk: Uint8Array): void {
-    let pos = 0;
-    while (pos < chunk.length) {
-      const length = Math.min(this.partSize, this.size - this.partOffset);
-      const n = Math.min(length - this.partFill, chunk.length - pos);
-      if (n <= 0) throw new Error('more bytes than the file size announced');
-      this.hash.update(pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n));
-      this.partFill += n;
-      pos += n;
-      if (this.partFill === length) this.closePart(length);
-    }
-  }
-
-  finish(): FilePart[] {
-    if (this.partOffset !== this.size) throw new Error('fewer bytes than the file size announced');
-    return this.parts;
-  }
-
-  private closePart(length: number): void {
-    this.parts.push({
-      partNumber: this.parts.length + 1,
-      offset: this.partOffset,
-      length,
-      md5Base64: this.hash.digest('base64'),
-    });
-    this.partOffset += length;
-    this.partFill = 0;
-    this.hash = createHash('md5');
-  }
-}
-
-interface PartWorker {
-  parts: Promise<FilePart[]>;
-  stop(): Promise<void>;
-}
-
-/**
- * Plain JavaScript, run with `eval: true`: the action is bundled into a single dist/index.js, so
- * there is no separate worker file to point at. It reads the file on its own (from the page
- * cache, in practice) with synchronous reads, which are fine on a dedicated thread.
- */
-const PART_WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
-const { createHash } = require('node:crypto');
-const { path, size, partSize, bufferBytes } = workerData;
-const fd = openSync(path, 'r');
-try {
-  const buffer = Buffer.allocUnsafe(bufferBytes);
-  const parts = [];
-  for (let offset = 0; offset < size; offset += partSize) {
-    const length = Math.min(partSize, size - offset);
-    const hash = createHash('md5');
-    for (let done = 0; done < length; ) {
-      const n = readSync(fd, buffer, 0, Math.min(bufferBytes, length - done), offset + done);
-      if (n === 0) throw new Error('file ' + JSON.stringify(path) + ' shrank while it was being read');
-      hash.update(buffer.subarray(0, n));
-      done += n;
-    }
-    parts.push({ partNumber: parts.length + 1, offset, length, md5Base64: hash.digest('base64') });
-  }
-  parentPort.postMessage(parts);
-} finally {
-  closeSync(fd);
-}
-`;
-
-export function startPartWorker(path: string, size: number, partSize: number): PartWorker {
-  const worker = new Worker(PART_WORKER_SOURCE, {
-    eval: true,
-    workerData: { path, size, partSize, bufferBytes: READ_BUFFER_BYTES },
-  });
-  let settled = false;
-  const parts = new Promise<FilePart[]>((resolve, reject) => {
-    worker.once('message', (value: FilePart[]) => {
-      settled = true;
-      resolve(value);
-    });
-    worker.once('error', (err) => {
-      settled = true;
-      reject(err);
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`part hashing worker exited with code ${code} before finishing`));
-    });
-  });
-  return {
-    parts,
-    async stop() {
-      if (!settled) await worker.terminate();
-    },
-  };
 }

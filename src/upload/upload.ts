@@ -1,16 +1,20 @@
 /**
  * Puts the scanned file into OBS: skipped when the same bytes are already
- * there, one PUT up to 16 MiB, otherwise multipart with a few parts in flight.
- * A multipart upload that fails is aborted, so nothing half-done is left (and
- * the caller pushes nothing).
+ * there, one PUT up to 16 MiB, otherwise multipart with `concurrency` parts in
+ * flight. A multipart upload that fails or is cancelled is aborted, and so are
+ * the extra uploads a repeated Initiate opened (`./strays.ts`), so nothing
+ * half-done is left (and the caller pushes nothing).
  */
 import { open } from 'node:fs/promises';
 import { ServiceError } from '../errors.js';
 import type { ObsClient, ObsObjectInfo } from '../huawei/obs.js';
 import type { FileScan } from '../tar/scan.js';
 import { mapPool } from '../util/pool.js';
+import { abortable, CLEANUP_GRACE_MS, cancelledError, cleanupSignal } from './cancel.js';
+import { abortStrayUploads } from './strays.js';
 
-export const PARTS_IN_FLIGHT = 4;
+/** Parts in flight when the caller does not say (the `upload-concurrency` default). */
+export const DEFAULT_UPLOAD_CONCURRENCY = 16;
 export const TAR_CONTENT_TYPE = 'application/x-tar';
 
 export interface UploadRequest {
@@ -18,6 +22,14 @@ export interface UploadRequest {
   key: string;
   scan: FileScan;
   skipUnchanged: boolean;
+  /** Parts in flight, 1–32 (`upload-concurrency`); default 16. */
+  concurrency?: number;
+  /**
+   * The run's cancellation. When it aborts: no new part starts, the parts in flight are
+   * stopped (the ObsClient's requests follow the same signal), the multipart upload is
+   * aborted within a few seconds, and the call rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface UploadResult {
@@ -53,7 +65,7 @@ const RING_SIZE = 3;
  * A read stream allocates a fresh buffer for every chunk (1,024 per GiB) and
  * fresh buffers per part still make 3 GiB of garbage per GiB sent; either way
  * it piles up to 60-70 MiB before a collection (bench/upload.ts). Reused rings
- * keep the upload's memory flat: PARTS_IN_FLIGHT × RING_SIZE × 128 KiB. Smaller chunks
+ * keep the upload's memory flat: parts in flight × RING_SIZE × 128 KiB (6 MiB at 16). Smaller chunks
  * cost nothing in speed here and took the 1 GiB upload's peak RSS from 100.6 to 98.9 MiB.
  */
 class RingPool {
@@ -128,18 +140,30 @@ class Progress {
   }
 }
 
-/** The object in OBS holds exactly the scanned bytes: same size and our own MD5 metadata. */
+/** The object in OBS holds exactly the scanned bytes: same size and our own SHA-256 metadata. */
 function isSameObject(existing: ObsObjectInfo | undefined, scan: FileScan): boolean {
-  return !!existing && existing.size === scan.size && existing.md5Hex?.toLowerCase() === scan.md5Hex;
+  return !!existing && existing.size === scan.size && existing.sha256Hex?.toLowerCase() === scan.sha256Hex;
 }
 
+/** Uploads `request.scan`'s file; its part digests are closed when this settles. */
 export async function uploadFile(
   obs: ObsClient,
   request: UploadRequest,
   events: UploadEvents = {},
 ): Promise<UploadResult> {
+  try {
+    return await upload(obs, request, events);
+  } catch (error) {
+    // Whatever failed last (a part, the HEAD), a cancelled upload reports the cancellation.
+    throw request.signal?.aborted ? cancelledError(request.signal) : error;
+  } finally {
+    await request.scan.partDigests.close();
+  }
+}
+
+async function upload(obs: ObsClient, request: UploadRequest, events: UploadEvents): Promise<UploadResult> {
   const started = Date.now();
-  const { scan, key, path } = request;
+  const { scan, key, path, signal } = request;
   const multipart = scan.parts.length > 0;
   const elapsed = () => (Date.now() - started) / 1000;
 
@@ -147,64 +171,107 @@ export async function uploadFile(
     if (isSameObject(await obs.headObject(key), scan)) {
       return {
         uploaded: false,
-        skipped: `the object already exists with the same size and MD5 (${scan.md5Hex})`,
+        skipped: `the object already exists with the same size and SHA-256 (${scan.sha256Hex})`,
         multipart,
         parts: 0,
         seconds: elapsed(),
       };
     }
   }
+  signal?.throwIfAborted();
 
-  const headers = { 'Content-Type': TAR_CONTENT_TYPE, 'x-obs-meta-md5': scan.md5Hex };
+  const headers = { 'Content-Type': TAR_CONTENT_TYPE, 'x-obs-meta-sha256': scan.sha256Hex };
   const progress = new Progress(scan.size, events.progress);
   const rings = new RingPool();
 
   if (!multipart) {
     await rings.lend((ring) => {
       const body = progress.opener(path, { offset: 0, length: scan.size }, ring);
-      const object = { body: body.open, length: scan.size, md5Base64: scan.md5Base64, headers };
+      const md5Base64 = scan.md5Base64 as string;
+      const object = { body: body.open, length: scan.size, md5Base64, headers };
       return obs.putObject(key, object, body.retried);
     });
     return { uploaded: true, multipart, parts: 1, seconds: elapsed() };
   }
 
-  const uploadId = await obs.initiateMultipartUpload(key, headers);
+  // Every Initiate request that reached OBS opened an upload; only the last answer's id is ours.
+  const firstSentAtMs = Date.now();
+  let initiateRequests = 1;
+  let uploadId: string | undefined;
   try {
-    const etags = await mapPool(scan.parts, PARTS_IN_FLIGHT, (part) =>
-      rings.lend(async (ring) => {
-        const body = progress.opener(path, part, ring);
-        const { partNumber, length, md5Base64 } = part;
-        const etag = await obs.uploadPart(
-          key,
-          uploadId,
-          { partNumber, length, md5Base64, body: body.open },
-          body.retried,
-        );
-        return { partNumber, etag };
-      }),
+    uploadId = await obs.initiateMultipartUpload(key, headers, () => initiateRequests++);
+    const inUse = uploadId;
+    const etags = await mapPool(
+      scan.parts,
+      request.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+      async (part) => {
+        const md5Base64 = await abortable(scan.partDigests.md5Base64(part.partNumber), signal);
+        return rings.lend(async (ring) => {
+          const body = progress.opener(path, part, ring);
+          const { partNumber, length } = part;
+          const etag = await obs.uploadPart(
+            key,
+            inUse,
+            { partNumber, length, md5Base64, body: body.open },
+            body.retried,
+          );
+          return { partNumber, etag };
+        });
+      },
+      signal,
     );
     try {
-      await obs.completeMultipartUpload(key, uploadId, etags);
+      await obs.completeMultipartUpload(key, inUse, etags);
     } catch (error) {
       // A retried complete meets NoSuchUpload when OBS completed the first attempt but its
-      // answer was lost: the object is then there, with our size and MD5.
+      // answer was lost: the object is then there, with our size and SHA-256.
       if (!(error instanceof ServiceError && error.code === 'NoSuchUpload')) throw error;
       if (!isSameObject(await obs.headObject(key), scan)) throw error;
       events.log?.(
-        `CompleteMultipartUpload's answer was lost, but the object is complete (size and MD5 match)`,
+        `CompleteMultipartUpload's answer was lost, but the object is complete (size and SHA-256 match)`,
       );
     }
   } catch (error) {
-    try {
-      await obs.abortMultipartUpload(key, uploadId);
-      events.log?.(`Aborted multipart upload ${uploadId}; nothing was left in the bucket.`);
-    } catch (abortError) {
-      events.warn?.(
-        `could not abort multipart upload ${uploadId} of ${key}: ${abortError instanceof Error ? abortError.message : String(abortError)}; ` +
-          'its parts stay in the bucket until a lifecycle rule or a manual abort removes them',
-      );
+    const cleanup = cleanupClient(obs, signal);
+    if (uploadId !== undefined) await abortUpload(cleanup, key, uploadId, events);
+    if (initiateRequests > 1 || (uploadId === undefined && !answered(error))) {
+      await abortStrayUploads(cleanup, { key, keep: undefined, firstSentAtMs }, events);
     }
     throw error;
   }
+  if (initiateRequests > 1) {
+    await abortStrayUploads(cleanupClient(obs, signal), { key, keep: uploadId, firstSentAtMs }, events);
+  }
   return { uploaded: true, multipart, parts: scan.parts.length, seconds: elapsed() };
+}
+
+/**
+ * The client for clean-up requests: the run's cancellation does not stop them, but once it has
+ * come they get `CLEANUP_GRACE_MS` in all (one short attempt or two), so the run still ends in time.
+ */
+function cleanupClient(obs: ObsClient, signal: AbortSignal | undefined): ObsClient {
+  if (!signal) return obs;
+  if (!signal.aborted) return obs.withContext({ signal: cleanupSignal(signal) });
+  return obs.withContext({
+    signal: cleanupSignal(signal),
+    timeoutMs: CLEANUP_GRACE_MS / 2,
+    retry: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 100 },
+  });
+}
+
+/** Whether OBS answered the request that failed (then it opened nothing). */
+function answered(error: unknown): boolean {
+  return error instanceof ServiceError && error.status !== undefined;
+}
+
+async function abortUpload(obs: ObsClient, key: string, uploadId: string, events: UploadEvents) {
+  try {
+    await obs.abortMultipartUpload(key, uploadId);
+    events.log?.(`Aborted multipart upload ${uploadId}; nothing was left in the bucket.`);
+  } catch (abortError) {
+    events.warn?.(
+      `could not abort multipart upload ${uploadId} of ${key}: ${abortError instanceof Error ? abortError.message : String(abortError)}; ` +
+        'its parts stay in the bucket until a lifecycle rule or a manual abort removes them',
+    );
+  }
 }

@@ -198,6 +198,52 @@ const ROWS: Row[] = [
       'secret-access-key': '',
     },
   },
+  {
+    name: 'identity-provider of 65 characters',
+    names: ['identity-provider'],
+    inputs: { 'identity-provider': 'g'.repeat(65), 'access-key-id': '', 'secret-access-key': '' },
+  },
+  {
+    name: 'identity-provider with a non-ASCII letter',
+    names: ['identity-provider'],
+    inputs: { 'identity-provider': 'githüb', 'access-key-id': '', 'secret-access-key': '' },
+  },
+  {
+    name: 'identity-provider together with security-token only (its value never shown)',
+    names: ['identity-provider'],
+    inputs: {
+      'identity-provider': 'github',
+      'access-key-id': '',
+      'secret-access-key': '',
+      'security-token': 'a-security-token-that-must-not-show-0123456789',
+    },
+    hidden: ['a-security-token-that-must-not-show-0123456789'],
+  },
+  {
+    name: 'audience of 256 characters',
+    names: ['audience'],
+    inputs: {
+      'identity-provider': 'github',
+      audience: 'a'.repeat(256),
+      'access-key-id': '',
+      'secret-access-key': '',
+    },
+  },
+  {
+    name: 'audience with a non-ASCII character',
+    names: ['audience'],
+    inputs: {
+      'identity-provider': 'github',
+      audience: 'clïent',
+      'access-key-id': '',
+      'secret-access-key': '',
+    },
+  },
+  {
+    name: 'identity-provider and audience bad at once: both named',
+    names: ['identity-provider', 'audience'],
+    inputs: { 'identity-provider': 'a b', audience: 'x\ty', 'access-key-id': '', 'secret-access-key': '' },
+  },
   // server-names, preflight, rollout, max-failures, upload-concurrency
   {
     name: "server-names pattern with a space 'game prod'",
@@ -219,6 +265,25 @@ const ROWS: Row[] = [
   { name: 'rollout with wait: false', names: ['rollout'], inputs: { rollout: '1', wait: 'false' } },
   { name: 'max-failures -1', names: ['max-failures'], inputs: { 'max-failures': '-1' } },
   { name: 'max-failures 101%', names: ['max-failures'], inputs: { 'max-failures': '101%' } },
+  { name: "rollout stage '0%'", names: ['rollout'], inputs: { rollout: '0%' } },
+  { name: 'rollout that shrinks in counts', names: ['rollout'], inputs: { rollout: '5, 3' } },
+  {
+    name: 'server-names pattern of 256 characters',
+    names: ['server-names'],
+    inputs: { 'server-names': `game-${'x'.repeat(251)}` },
+  },
+  { name: "server-names pattern with '/'", names: ['server-names'], inputs: { 'server-names': 'game/*' } },
+  {
+    name: 'server-names with only exclusions and no ids (two of them)',
+    names: ['server-names'],
+    inputs: { 'server-names': '!game-01\n!game-02', 'server-ids': '' },
+  },
+  { name: "max-failures 'a few'", names: ['max-failures'], inputs: { 'max-failures': 'a few' } },
+  {
+    name: 'max-failures 2.5 (a count must be whole)',
+    names: ['max-failures'],
+    inputs: { 'max-failures': '2.5' },
+  },
   { name: 'upload-concurrency 0', names: ['upload-concurrency'], inputs: { 'upload-concurrency': '0' } },
   { name: 'upload-concurrency 33', names: ['upload-concurrency'], inputs: { 'upload-concurrency': '33' } },
   { name: 'batch-size 0', names: ['batch-size'], inputs: { 'batch-size': '0' } },

@@ -505,6 +505,50 @@ describe('multipart upload failures', () => {
     expectSuccess('CompleteMultipartUpload', result);
   });
 
+  it('InitiateMultipartUpload × answer lost after the upload was created → retried, the stray upload aborted, zero open', async () => {
+    emu.faults.add({ op: 'InitiateMultipartUpload', action: { kind: 'drop-after' } });
+    const result = await runKind('InitiateMultipartUpload');
+    expectSuccess('InitiateMultipartUpload', result);
+    const [lost, kept] = emu.requestsFor('InitiateMultipartUpload');
+    expect([lost?.fault, kept?.status]).toEqual(['drop-after', 200]);
+    expect(statusesOf(emu, 'ListMultipartUploads')).toEqual([200]);
+    const aborted = emu.requestsFor('AbortMultipartUpload');
+    expect(aborted.map((r) => r.status)).toEqual([204]);
+    // The one aborted is not the one completed.
+    const completed = emu.requestsFor('CompleteMultipartUpload')[0]?.query.uploadId;
+    expect(aborted[0]?.query.uploadId).not.toBe(completed);
+    expect(result.stdout).toMatch(
+      /Aborted multipart upload \S+ of \S+, opened by a repeated InitiateMultipartUpload/,
+    );
+  });
+
+  it('InitiateMultipartUpload × answer lost, then the upload fails → both uploads aborted, zero open, nothing pushed', async () => {
+    emu.faults.add({ op: 'InitiateMultipartUpload', action: { kind: 'drop-after' } });
+    emu.faults.add({
+      op: 'UploadPart',
+      partNumber: 2,
+      times: Number.POSITIVE_INFINITY,
+      action: obsError(400, 'InvalidArgument'),
+    });
+    const result = await runKind('InitiateMultipartUpload');
+    expect(result.code).not.toBe(0);
+    expect(statusesOf(emu, 'AbortMultipartUpload')).toEqual([204, 204]);
+    expect(new Set(emu.requestsFor('AbortMultipartUpload').map((r) => r.query.uploadId)).size).toBe(2);
+    expectNothingLeftBehind(emu, { uploadFailed: true });
+  });
+
+  it('InitiateMultipartUpload × answer lost, ListMultipartUploads × 403 → succeeds with a warning naming the permission', async () => {
+    emu.faults.add({ op: 'InitiateMultipartUpload', action: { kind: 'drop-after' } });
+    emu.faults.add({ op: 'ListMultipartUploads', action: obsError(403, 'AccessDenied') });
+    const result = await runKind('InitiateMultipartUpload');
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toMatch(/::warning::.*obs:bucket:ListBucketMultipartUploads/);
+    // The stray stays (the action could not see it); the one in use was completed.
+    expect(emu.obs.uploads.size).toBe(1);
+    expect(emu.requestsFor('AbortMultipartUpload')).toEqual([]);
+    emu.obs.reset({ keepObjects: true });
+  });
+
   it('UploadPart × one part failing once → succeeds, that part sent twice', async () => {
     emu.faults.add({ op: 'UploadPart', partNumber: 2, action: obsError(500, 'InternalError') });
     const result = await runKind('UploadPart');

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apigError, type Emulator, startEmulator } from '../emulator/index.js';
 import {
@@ -257,5 +258,20 @@ describe('bad input', () => {
     expect(result.outputs.jobs).toBe('[]');
     expect(result.outputs['failed-server-ids']).toBe('[]');
     expect(result.outputs.uploaded).toBe('false');
+  });
+});
+
+describe('unexpected errors', () => {
+  it('print a stack that points at src/ files and lines, through dist/index.js.map', async () => {
+    // GITHUB_OUTPUT naming a directory makes the toolkit's file command throw where run() can't report it.
+    const result = await run({
+      inputs: baseInputs(emu, { 'dry-run': 'true' }),
+      env: { GITHUB_OUTPUT: tmpdir() },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^Error: EISDIR/m);
+    expect(result.stderr).toMatch(/^ {4}at (async )?\S+ \(src\/main\.ts:\d+:\d+\)$/m);
+    expect(result.stderr).toMatch(/\(node_modules\/@actions\/core\/lib\/\S+\.js:\d+:\d+\)/);
+    expect(result.stderr).not.toContain('dist/index.js:');
   });
 });

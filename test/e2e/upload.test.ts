@@ -29,6 +29,7 @@ function writeTar(name: string, entries: Parameters<typeof buildTar>[0]): { file
 }
 
 const md5 = (b: Buffer, enc: 'hex' | 'base64' = 'hex') => createHash('md5').update(b).digest(enc);
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   emu = await startEmulator({ defaultJobDurationMs: 100 });
@@ -41,7 +42,7 @@ afterAll(async () => {
 beforeEach(() => emu.reset());
 
 describe('file upload', () => {
-  it('uploads a small tar in one PUT with Content-MD5, Content-Type and x-obs-meta-md5, then pushes', async () => {
+  it('uploads a small tar in one PUT with Content-MD5, Content-Type and x-obs-meta-sha256, then pushes', async () => {
     const { file, data } = writeTar('small.tar', [
       { path: 'data/', type: 'directory' },
       { path: 'data/app/game.bin', content: bytes(3 * MiB, 1) },
@@ -54,7 +55,8 @@ describe('file upload', () => {
     expect(puts).toHaveLength(1);
     expect(puts[0]?.headers['content-md5']).toBe(md5(data, 'base64'));
     expect(puts[0]?.headers['content-type']).toBe('application/x-tar');
-    expect(puts[0]?.headers['x-obs-meta-md5']).toBe(md5(data));
+    expect(puts[0]?.headers['x-obs-meta-sha256']).toBe(sha256(data));
+    expect(puts[0]?.headers['x-obs-meta-md5']).toBeUndefined();
     const stored = emu.obs.getObject(BUCKET, OBJECT);
     expect(stored?.md5Hex).toBe(md5(data));
     expect(stored?.size).toBe(data.length);
@@ -63,7 +65,7 @@ describe('file upload', () => {
     expect(order.indexOf('PutObject')).toBeLessThan(order.indexOf('PushShareFiles'));
     expect(result.stdout).toMatch(/3 entries/);
     expect(result.stdout).toMatch(/top level: cache, data/);
-    expect(result.summary).toContain(md5(data));
+    expect(result.summary).toContain(`SHA-256 <code>${sha256(data)}</code>`);
   });
 
   it('uploads a 40 MiB tar in parts and the object is reassembled byte for byte; a re-run is skipped', async () => {
@@ -76,7 +78,7 @@ describe('file upload', () => {
     expect(emu.requests.filter((r) => r.op === 'CompleteMultipartUpload')).toHaveLength(1);
     const stored = emu.obs.getObject(BUCKET, OBJECT);
     expect(stored?.md5Hex).toBe(md5(data));
-    expect(stored?.metadata.md5).toBe(md5(data));
+    expect(stored?.metadata).toEqual({ sha256: sha256(data) });
     expect(stored?.contentType).toBe('application/x-tar');
 
     emu.clearRequests();
@@ -84,7 +86,26 @@ describe('file upload', () => {
     expect(second.code, second.stdout).toBe(0);
     expect(second.outputs.uploaded).toBe('false');
     expect(emu.requests.map((r) => r.op).filter((op) => op !== 'PushShareFiles')).toEqual(['HeadObject']);
-    expect(second.stdout).toMatch(/Upload skipped/);
+    expect(second.stdout).toContain(
+      `Upload skipped: the object already exists with the same size and SHA-256 (${sha256(data)})`,
+    );
+    expect(second.summary).toContain(`SHA-256 <code>${sha256(data)}</code>`);
+  });
+
+  it('uploads again when the object has the same size but another SHA-256, or only MD5 metadata', async () => {
+    const { file, data } = writeTar('same-size.tar', [{ path: 'data/a.bin', content: bytes(MiB, 5) }]);
+    const metadatas: Record<string, string>[] = [
+      { sha256: sha256(Buffer.from('other')) },
+      { md5: md5(data) },
+    ];
+    for (const metadata of metadatas) {
+      emu.reset();
+      emu.obs.putObject(BUCKET, OBJECT, Buffer.alloc(data.length), { metadata });
+      const result = await run({ inputs: baseInputs(emu, { file, wait: 'false' }) });
+      expect(result.code, result.stdout).toBe(0);
+      expect(result.outputs.uploaded).toBe('true');
+      expect(emu.obs.getObject(BUCKET, OBJECT)?.md5Hex).toBe(md5(data));
+    }
   });
 
   it('aborts a multipart upload whose part keeps failing and pushes nothing', async () => {
@@ -127,7 +148,7 @@ describe('file upload', () => {
     const result = await run({ inputs: baseInputs(emu, { file, 'dry-run': 'true' }) });
     expect(result.code, result.stdout).toBe(0);
     expect(emu.requests).toHaveLength(0);
-    expect(result.stdout).toContain(md5(data));
+    expect(result.stdout).toContain(`SHA-256 ${sha256(data)}`);
     expect(result.stdout).toMatch(/Would upload/);
   });
 });

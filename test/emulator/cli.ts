@@ -2,7 +2,8 @@
  * Run the emulator as a process:
  *   node --import tsx test/emulator/cli.ts [--port N] [--config file.json] [--phones-dir DIR]
  * Prints one JSON line `{"url", "port", "projectId", "region", "bucket", "accessKeyId",
- * "secretAccessKey"}` on stdout when ready; SIGINT/SIGTERM close it. The config file is the JSON
+ * "secretAccessKey", "idTokenRequestUrl", "idTokenRequestToken", "identityProvider"}` on stdout
+ * when ready; SIGINT/SIGTERM close it. The config file is the JSON
  * form of EmulatorOptions (a fault's `"times": null` means Infinity).
  */
 import { readFileSync } from 'node:fs';
@@ -73,5 +74,9 @@ process.stdout.write(
     // The emulator's own fake keys, printed so a demo or script can configure a client.
     accessKeyId: credentials[0]?.accessKeyId,
     secretAccessKey: credentials[0]?.secretAccessKey,
+    // Keyless sign-in: what a job with `permissions: id-token: write` finds in its environment.
+    idTokenRequestUrl: emulator.idTokenEnv.ACTIONS_ID_TOKEN_REQUEST_URL,
+    idTokenRequestToken: emulator.idTokenEnv.ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+    identityProvider: emulator.federation.providers[0]?.id,
   })}\n`,
 );

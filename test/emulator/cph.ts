@@ -1,7 +1,7 @@
 /**
- * Cloud Phone: PushShareFiles, ListJobs, ShowJob. A job's status is computed from the job clock
- * (real time unless a test froze it) whenever it is asked for, from the behaviour its server had
- * when the job was created.
+ * Cloud Phone: PushShareFiles, ListJobs, ShowJob, ListCloudPhoneServers, ListCloudPhoneModels. A
+ * job's status is computed from the job clock (real time unless a test froze it) whenever it is
+ * asked for, from the behaviour its server had when the job was created.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +9,15 @@ import { createReadStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { JobClock } from './job-clock.js';
 import type { ObsStore } from './obs.js';
-import type { EmulatorSettings, HandlerResponse, JobFailure, PhoneBehaviour, ProjectDef } from './types.js';
+import type {
+  EmulatorSettings,
+  HandlerResponse,
+  JobFailure,
+  PhoneBehaviour,
+  PhoneModelDef,
+  ProjectDef,
+  ServerDef,
+} from './types.js';
 
 /** Error codes the emulator answers with where the spec names none (plausible, CPS-style). */
 export const CPH_ERRORS = {
@@ -20,6 +28,9 @@ export const CPH_ERRORS = {
   objectMissing: 'CPS.0210',
   pushFailed: 'CPS.0212',
   unpackFailed: 'CPS.0213',
+  phoneNotFound: 'CPS.0005',
+  serverNotRunning: 'CPS.0214',
+  noSharedStorage: 'CPS.0215',
   apiNotFound: 'APIG.0101',
 } as const;
 
@@ -49,7 +60,7 @@ export interface EmulatedJob {
   hidden: boolean;
   runningStatus: number;
   /** With phonesDir: the tar is unpacked when the job ends; it reports running until then. */
-  unpack?: { state: 'pending' | 'done' | 'failed'; error?: string };
+  unpack?: { state: 'pending' | 'done' | 'failed'; error?: string; endedAt?: number };
 }
 
 /** A job as the API shows it. */
@@ -65,7 +76,14 @@ export interface JobView {
   execute_msg: string | null;
 }
 
+/** What happened when, on the emulator's clock (skew applied): pushes and job ends. */
+export type TimelineEvent =
+  | { kind: 'push'; at: number; requestId: string; serverIds: string[] }
+  | { kind: 'job-end'; at: number; requestId: string; serverId: string; jobId: string; status: 2 | -1 };
+
 export interface PushRecord {
+  /** Emulator clock when the push was handled. */
+  at: number;
   requestId: string;
   projectId: string;
   bucket: string;
@@ -130,8 +148,80 @@ export class CphState {
     private readonly projects: () => ProjectDef[],
     private readonly obs: ObsStore,
     private readonly clock: () => number,
+    /** The fleet (live): empty means any server id is a phone that takes the push. */
+    readonly servers: ServerDef[] = [],
+    readonly phoneModels: PhoneModelDef[] = [],
     private readonly jobClock: JobClock = new JobClock(),
   ) {}
+
+  /**
+   * When the job ended (emulator clock), or undefined while it runs. A job's status changes only
+   * at this instant, so a client that saw it end cannot have seen it before.
+   */
+  endedAt(job: EmulatedJob): number | undefined {
+    if (job.outcome === 'stuck') return undefined;
+    if (job.unpack && job.outcome === 'success') return job.unpack.endedAt;
+    // Ended by the job clock (which a test may freeze), reported on the emulator clock.
+    const ended = this.jobClock.now() - job.createdAt >= job.durationMs;
+    return ended ? job.reportedStart + job.durationMs : undefined;
+  }
+
+  /** Every push and every job end so far, in time order (pushes first at equal times). */
+  timeline(): TimelineEvent[] {
+    const events: TimelineEvent[] = this.pushes.map((p) => ({
+      kind: 'push',
+      at: p.at,
+      requestId: p.requestId,
+      serverIds: p.serverIds,
+    }));
+    for (const job of this.jobs) {
+      const at = this.endedAt(job);
+      if (at === undefined) continue;
+      const status = this.view(job).status === 2 ? 2 : -1;
+      events.push({
+        kind: 'job-end',
+        at,
+        requestId: job.requestId,
+        serverId: job.serverId,
+        jobId: job.jobId,
+        status,
+      });
+    }
+    return events.sort((a, b) => a.at - b.at || (a.kind === b.kind ? 0 : a.kind === 'push' ? -1 : 1));
+  }
+
+  /** The fleet server with this id as `projectId` lists it. */
+  fleetServer(projectId: string, serverId: string): ServerDef | undefined {
+    return this.servers.find(
+      (s) => s.server_id === serverId && (s.projectId === undefined || s.projectId === projectId),
+    );
+  }
+
+  /** Why this server could not take a push, or undefined when it can. */
+  private cannotTake(server: ServerDef): JobFailure | undefined {
+    if (server.status !== 5) {
+      return {
+        error_code: CPH_ERRORS.serverNotRunning,
+        error_msg: 'The server is not running.',
+        execute_msg: `server status ${server.status}`,
+      };
+    }
+    const model = this.phoneModels.find((m) => m.phone_model_name === server.phone_model_name);
+    let spec: unknown;
+    try {
+      spec = JSON.parse(model?.extend_spec ?? 'null');
+    } catch {
+      return undefined; // the service knows its flavors; only the listing is garbled
+    }
+    if (spec && typeof spec === 'object' && !('max_share_disk_size_g' in spec)) {
+      return {
+        error_code: CPH_ERRORS.noSharedStorage,
+        error_msg: 'The phone model does not support shared storage.',
+        execute_msg: `flavor ${server.phone_model_name}`,
+      };
+    }
+    return undefined;
+  }
 
   /** Jobs of this server that are running now. */
   runningCount(serverId: string, now = this.jobClock.now()): number {
@@ -199,16 +289,23 @@ export class CphState {
 
   handle(req: CphRequest): HandlerResponse {
     const [projectId, cloudPhone, resource, jobId, ...rest] = req.segments;
+    const get = req.method === 'GET';
     const route =
-      cloudPhone === 'cloud-phone' && rest.length === 0
-        ? req.method === 'POST' && resource === 'phones' && jobId === 'share-files'
+      cloudPhone !== 'cloud-phone' || rest.length > 0
+        ? undefined
+        : req.method === 'POST' && resource === 'phones' && jobId === 'share-files'
           ? 'push'
-          : req.method === 'GET' && resource === 'jobs' && jobId === undefined
-            ? 'list'
-            : req.method === 'GET' && resource === 'jobs' && jobId
-              ? 'show'
-              : undefined
-        : undefined;
+          : get && resource === 'jobs'
+            ? jobId === undefined
+              ? 'list'
+              : jobId
+                ? 'show'
+                : undefined
+            : get && resource === 'servers' && jobId === undefined
+              ? 'servers'
+              : get && resource === 'phone-models' && jobId === undefined
+                ? 'models'
+                : undefined;
     if (!route || !projectId) {
       return apigErrorResponse(
         404,
@@ -227,6 +324,8 @@ export class CphState {
     }
     if (route === 'push') return this.push(projectId, req);
     if (route === 'list') return this.list(projectId, req);
+    if (route === 'servers') return this.listServers(projectId, req);
+    if (route === 'models') return this.listModels(req);
     return this.show(projectId, jobId!, req);
   }
 
@@ -284,6 +383,15 @@ export class CphState {
       }
       const behaviour = this.phones.get(serverId) ?? this.settings.defaultPhone;
       if (behaviour.omit) continue;
+      const inFleet = this.servers.length > 0 ? this.fleetServer(projectId, serverId) : undefined;
+      if (this.servers.length > 0 && !inFleet) {
+        jobs.push({
+          server_id: serverId,
+          error_code: CPH_ERRORS.phoneNotFound,
+          error_msg: 'Phone not found.',
+        });
+        continue;
+      }
       if (behaviour.reject) {
         jobs.push({
           server_id: serverId,
@@ -292,12 +400,13 @@ export class CphState {
         });
         continue;
       }
+      const cannot = inFleet && this.cannotTake(inFleet);
       const job = this.createJob(
         projectId,
         serverId,
         bucket,
         objectPath,
-        behaviour,
+        cannot ? { ...behaviour, outcome: 'failure', failure: cannot } : behaviour,
         objectMissing,
         req.requestId,
         now,
@@ -306,6 +415,7 @@ export class CphState {
       jobs.push({ server_id: serverId, job_id: job.jobId });
     }
     this.pushes.push({
+      at: this.clock(),
       requestId: req.requestId,
       projectId,
       bucket,
@@ -380,6 +490,7 @@ export class CphState {
       });
       child.on('close', (code) => {
         this.children.delete(child);
+        unpack.endedAt = this.clock();
         if (code === 0) unpack.state = 'done';
         else {
           unpack.state = 'failed';
@@ -436,6 +547,58 @@ export class CphState {
       .slice(offset, offset + limit)
       .map((j) => this.view(j, now));
     return jsonResponse({ request_id: req.requestId, jobs });
+  }
+
+  /** `offset`/`limit` of a list call, or an error answer. */
+  private paging(req: CphRequest): { offset: number; limit: number } | HandlerResponse {
+    const { limit: limitText, offset: offsetText } = req.query;
+    if (
+      limitText !== undefined &&
+      !(/^\d{1,3}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= 100)
+    ) {
+      return this.invalid(req, 'limit must be an integer from 1 to 100');
+    }
+    if (offsetText !== undefined && !/^\d{1,9}$/.test(offsetText)) {
+      return this.invalid(req, 'offset must be an integer >= 0');
+    }
+    return {
+      offset: offsetText === undefined ? 0 : Number(offsetText),
+      limit: limitText === undefined ? 100 : Number(limitText),
+    };
+  }
+
+  /** ListCloudPhoneServers: the fleet in its order, `count` = every match, filters as documented. */
+  private listServers(projectId: string, req: CphRequest): HandlerResponse {
+    const page = this.paging(req);
+    if ('status' in page) return page;
+    const { server_name: name, server_id: id, phone_model_name: model, status } = req.query;
+    const matching = this.servers.filter(
+      (s) =>
+        (s.projectId === undefined || s.projectId === projectId) &&
+        (name === undefined || s.server_name.includes(name)) &&
+        (id === undefined || s.server_id === id) &&
+        (model === undefined || s.phone_model_name === model) &&
+        (status === undefined || String(s.status) === status),
+    );
+    const servers = matching.slice(page.offset, page.offset + page.limit).map(({ projectId: _, ...s }) => ({
+      server_model_name: 'physical.rx1.xlarge',
+      availability_zone: 'cn-east-3a',
+      create_time: '2026-01-01T00:00:00Z',
+      ...s,
+    }));
+    return jsonResponse({ request_id: req.requestId, count: matching.length, servers });
+  }
+
+  /** ListCloudPhoneModels: every model (or those of one `status`), paged like the server list. */
+  private listModels(req: CphRequest): HandlerResponse {
+    const page = this.paging(req);
+    if ('status' in page) return page;
+    const status = req.query['status'];
+    const models = this.phoneModels
+      .filter((m) => status === undefined || String(m.status ?? 1) === status)
+      .slice(page.offset, page.offset + page.limit)
+      .map((m) => ({ server_model_name: 'physical.rx1.xlarge', status: 1, ...m }));
+    return jsonResponse({ request_id: req.requestId, phone_models: models });
   }
 
   private show(projectId: string, jobId: string, req: CphRequest): HandlerResponse {

@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CphState } from './cph.js';
 import { Faults } from './faults.js';
+import { defaultIdentityProvider, Federation, type IdentityProviderDef } from './federation.js';
+import { GitHubOidc, ID_TOKEN_PATH } from './github-oidc.js';
 import { JobClock } from './job-clock.js';
 import { ObsStore } from './obs.js';
 import { EmulatorServer } from './server.js';
@@ -24,12 +26,31 @@ import type {
   EmulatorSettings,
   Op,
   PhoneBehaviour,
+  PhoneModelDef,
   ProjectDef,
   RecordedRequest,
+  ServerDef,
 } from './types.js';
 
-export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord } from './cph.js';
+export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord, type TimelineEvent } from './cph.js';
 export { apigError, Faults, obsError, REQUEST_ID_PLACEHOLDER } from './faults.js';
+export {
+  DEFAULT_IDENTITY_PROVIDER_ID,
+  defaultIdentityProvider,
+  type Federation,
+  type IdentityProviderDef,
+  type IssuedCredential,
+  keystoneError,
+  type MappingRule,
+  type RemoteCondition,
+} from './federation.js';
+export {
+  DEFAULT_GITHUB_JOB,
+  GITHUB_ISSUER,
+  type GitHubJob,
+  type GitHubOidc,
+  subjectOf,
+} from './github-oidc.js';
 export { JobClock } from './job-clock.js';
 export type { MultipartUpload, ObjectInfo, ObsStore, StoredObject } from './obs.js';
 export type * from './types.js';
@@ -40,7 +61,7 @@ export const DEFAULT_CREDENTIALS: Credential = {
 };
 
 /** Temporary credentials: requests must carry the token (`X-Security-Token` / `x-obs-security-token`), signed. */
-export const TEMP_CREDENTIALS: Required<Credential> = {
+export const TEMP_CREDENTIALS: Required<Omit<Credential, 'expiresAt'>> = {
   accessKeyId: 'EMULATORTEMPAK000001',
   secretAccessKey: 'emulator-temp-secret-key-do-not-log',
   securityToken:
@@ -75,6 +96,19 @@ export interface Emulator {
   readonly credentials: Credential[];
   /** IAM projects (mutable): make zero or two match a region to test the lookup's errors. */
   readonly projects: ProjectDef[];
+  /** The fleet ListCloudPhoneServers lists (mutable); empty = no fleet, any id takes a push. */
+  readonly servers: ServerDef[];
+  /** The phone models ListCloudPhoneModels lists (mutable). */
+  readonly phoneModels: PhoneModelDef[];
+  /** GitHub's ID-token service: its keys, the job the tokens describe, the tokens issued. */
+  readonly github: GitHubOidc;
+  /** IAM federation: identity providers (mutable), unscoped tokens and temporary credentials issued. */
+  readonly federation: Federation;
+  /**
+   * What a job with `permissions: id-token: write` finds in its environment:
+   * `ACTIONS_ID_TOKEN_REQUEST_URL` and `ACTIONS_ID_TOKEN_REQUEST_TOKEN` pointing at this emulator.
+   */
+  readonly idTokenEnv: Record<'ACTIONS_ID_TOKEN_REQUEST_URL' | 'ACTIONS_ID_TOKEN_REQUEST_TOKEN', string>;
   /** Requests per operation. */
   countByOp(): Partial<Record<Op, number>>;
   requestsFor(op: Op | Op[]): RecordedRequest[];
@@ -100,7 +134,12 @@ function initialSettings(options: EmulatorOptions): EmulatorSettings {
     discardObjectData: options.discardObjectData ?? false,
     authLockoutThreshold: options.authLockoutThreshold ?? 0,
     minPartSize: options.minPartSize ?? 100 * 1024,
+    listUploadsPageSize: options.listUploadsPageSize ?? 1000,
+    throttle: options.throttle,
     phonesDir: options.phonesDir,
+    credentialsLifetimeMs: options.credentialsLifetimeMs,
+    idTokenLifetimeMs: options.idTokenLifetimeMs ?? 5 * 60 * 1000,
+    unscopedTokenLifetimeMs: options.unscopedTokenLifetimeMs ?? 24 * 60 * 60 * 1000,
   };
 }
 
@@ -110,8 +149,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const credentials: Credential[] = [];
   const projects: ProjectDef[] = [];
   const phones = new Map<string, PhoneBehaviour>();
+  const servers: ServerDef[] = [];
+  const phoneModels: PhoneModelDef[] = [];
   const faults = new Faults();
   const requests: RecordedRequest[] = [];
+  const clock = () => Date.now() + settings.clockSkewMs;
+  const github = new GitHubOidc(clock);
+  const federation = new Federation(settings, credentials, clock);
+  // As an admin sets it up: GitHub's JWKS pasted into the provider when the emulator starts.
+  const providers = (): IdentityProviderDef[] =>
+    (options.identityProviders ?? [defaultIdentityProvider()]).map((p) => ({
+      ...p,
+      signingKeys: p.signingKeys ?? github.jwks(),
+    }));
   const fillFromOptions = () => {
     credentials.splice(
       0,
@@ -123,26 +173,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       projects.length,
       ...(options.projects ?? [{ id: DEFAULT_PROJECT_ID, name: DEFAULT_REGION }]),
     );
+    servers.splice(0, servers.length, ...(options.servers ?? []));
+    phoneModels.splice(0, phoneModels.length, ...(options.phoneModels ?? []));
     phones.clear();
     for (const [id, behaviour] of Object.entries(options.phones ?? {})) phones.set(id, behaviour);
     faults.clear();
     for (const rule of options.faults ?? []) faults.add(rule);
+    github.reset();
+    federation.reset(providers());
   };
   fillFromOptions();
 
   const dataDir = mkdtempSync(join(options.dataDir ?? tmpdir(), 'cph-emulator-'));
   const obs = new ObsStore(join(dataDir, 'objects'), settings, options.buckets ?? [DEFAULT_BUCKET]);
   const jobClock = new JobClock();
-  const cph = new CphState(
-    settings,
-    phones,
-    () => projects,
-    obs,
-    () => Date.now() + settings.clockSkewMs,
-    jobClock,
-  );
+  const cph = new CphState(settings, phones, () => projects, obs, clock, servers, phoneModels, jobClock);
   const server = new EmulatorServer(
-    { settings, credentials, projects, faults, cph, obs, requests },
+    { settings, credentials, projects, faults, cph, obs, requests, github, federation },
     host,
     options.keepAliveTimeoutMs ?? 15_000,
   );
@@ -153,9 +200,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throw err;
   }
   let closed: Promise<void> | undefined;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`,
+    url,
     port: server.port,
     requests,
     phones,
@@ -167,6 +215,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     listenAgain: () => server.listenAgain(),
     credentials,
     projects,
+    servers,
+    phoneModels,
+    github,
+    federation,
+    idTokenEnv: {
+      ACTIONS_ID_TOKEN_REQUEST_URL: `${url}${ID_TOKEN_PATH}?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: github.requestToken,
+    },
     countByOp() {
       const counts: Partial<Record<Op, number>> = {};
       for (const r of requests) counts[r.op] = (counts[r.op] ?? 0) + 1;

@@ -76,6 +76,7 @@ export interface MultipartUpload {
   key: string;
   contentType: string;
   metadata: Record<string, string>;
+  /** Ms since the epoch on the emulator's clock (`clockSkewMs` included), as `<Initiated>` lists it. */
   initiated: number;
   parts: Map<number, StoredPart>;
 }
@@ -312,8 +313,10 @@ export class ObsStore {
             cb();
           },
         });
+    const throttle = this.settings.throttle;
     try {
-      await pipeline(req, tap, sink);
+      if (throttle) await pipeline(req, rateLimit(throttle.bytesPerSecond), tap, sink);
+      else await pipeline(req, tap, sink);
     } catch (err) {
       if (file) rmSync(file, { force: true });
       throw err;
@@ -367,6 +370,10 @@ export class ObsStore {
         return this.complete(req, ctx);
       case 'AbortMultipartUpload':
         return this.abort(req, ctx);
+      case 'ListMultipartUploads':
+        await drainBody(req, ctx.bodyStats);
+        await ctx.afterBody();
+        return this.listUploads(ctx);
       default:
         await drainBody(req, ctx.bodyStats);
         return obsErrorResponse(
@@ -488,7 +495,8 @@ export class ObsStore {
       key: ctx.key!,
       contentType: header(ctx.headers, 'content-type') ?? 'binary/octet-stream',
       metadata: metadataOf(ctx.headers),
-      initiated: Date.now(),
+      // On the emulator's clock, like the `Date` of its answers.
+      initiated: Date.now() + this.settings.clockSkewMs,
       parts: new Map(),
     });
     return xmlResponse(
@@ -644,6 +652,59 @@ export class ObsStore {
     );
   }
 
+  /**
+   * Open uploads of the bucket whose key starts with `prefix`, ordered by key, then initiation
+   * time, then id; a page ends after `max-uploads` (at most `listUploadsPageSize`), and the next
+   * one starts after (`key-marker`, `upload-id-marker`), or after every upload of `key-marker`
+   * when no upload id marker is given.
+   */
+  private listUploads(ctx: ObsContext): HandlerResponse {
+    const prefix = ctx.query['prefix'] ?? '';
+    const keyMarker = ctx.query['key-marker'] ?? '';
+    const idMarker = ctx.query['upload-id-marker'] ?? '';
+    const asked = Number(ctx.query['max-uploads'] ?? 1000);
+    if (!Number.isInteger(asked) || asked < 1 || asked > 1000) {
+      return obsErrorResponse(
+        400,
+        'InvalidArgument',
+        'Argument max-uploads must be an integer between 1 and 1000.',
+        ctx.requestId,
+      );
+    }
+    const max = Math.min(asked, this.settings.listUploadsPageSize);
+    const all = [...this.uploads.values()]
+      .filter((u) => u.bucket === ctx.bucket && u.key.startsWith(prefix))
+      .sort((a, b) => compare(a.key, b.key) || a.initiated - b.initiated || compare(a.uploadId, b.uploadId));
+    let start = 0;
+    if (keyMarker !== '') {
+      const marked =
+        idMarker === '' ? -1 : all.findIndex((u) => u.key === keyMarker && u.uploadId === idMarker);
+      start = marked >= 0 ? marked + 1 : all.findIndex((u) => u.key > keyMarker);
+      if (start < 0) start = all.length;
+    }
+    const page = all.slice(start, start + max);
+    const truncated = start + max < all.length;
+    const last = page.at(-1);
+    const text = (name: string, value: string) => `<${name}>${xmlEscape(value)}</${name}>`;
+    return xmlResponse(
+      `<ListMultipartUploadsResult xmlns="${XMLNS}">${text('Bucket', ctx.bucket)}` +
+        `${text('KeyMarker', keyMarker)}${text('UploadIdMarker', idMarker)}` +
+        (truncated && last
+          ? `${text('NextKeyMarker', last.key)}${text('NextUploadIdMarker', last.uploadId)}`
+          : '') +
+        `${text('MaxUploads', String(max))}${text('IsTruncated', String(truncated))}${text('Prefix', prefix)}` +
+        page
+          .map(
+            (u) =>
+              `<Upload>${text('Key', u.key)}${text('UploadId', u.uploadId)}` +
+              '<Initiator><ID>emulator-domain-id</ID></Initiator><Owner><ID>emulator-domain-id</ID></Owner>' +
+              `<StorageClass>STANDARD</StorageClass>${text('Initiated', new Date(u.initiated).toISOString())}</Upload>`,
+          )
+          .join('') +
+        '</ListMultipartUploadsResult>',
+    );
+  }
+
   private async abort(req: IncomingMessage, ctx: ObsContext): Promise<HandlerResponse> {
     await drainBody(req, ctx.bodyStats);
     await ctx.afterBody();
@@ -652,6 +713,24 @@ export class ObsStore {
     this.dropUpload(upload);
     return { status: 204 };
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Passes bytes on no faster than `bytesPerSecond` (one request, so one connection, at a time). */
+function rateLimit(bytesPerSecond: number): Transform {
+  const started = Date.now();
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      const wait = started + (bytes / bytesPerSecond) * 1000 - Date.now();
+      if (wait > 1) setTimeout(() => cb(null, chunk), wait);
+      else cb(null, chunk);
+    },
+  });
 }
 
 function unquote(etag: string): string {

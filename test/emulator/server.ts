@@ -12,6 +12,8 @@ import { type ApigVerifyResult, parseQueryPairs, verifyApigRequest } from './aut
 import { verifyObsRequest } from './auth-obs.js';
 import { apigErrorResponse, type CphState } from './cph.js';
 import { describeFault, type Faults, REQUEST_ID_PLACEHOLDER } from './faults.js';
+import type { Federation } from './federation.js';
+import { type GitHubOidc, ID_TOKEN_PATH } from './github-oidc.js';
 import { handleIam } from './iam.js';
 import { drainBody, type ObsStore, obsErrorResponse } from './obs.js';
 import type {
@@ -37,7 +39,16 @@ export interface ServerDeps {
   cph: CphState;
   obs: ObsStore;
   requests: RecordedRequest[];
+  github: GitHubOidc;
+  federation: Federation;
 }
+
+/** Keyless sign-in: requests that carry no AK/SK signature (a Bearer ID token, an IAM token). */
+const UNSIGNED_OPS: ReadonlySet<Op> = new Set([
+  'GetIdToken',
+  'CreateUnscopedTokenWithIdToken',
+  'CreateTemporaryAccessKeyByToken',
+]);
 
 interface Route {
   service: Service;
@@ -90,12 +101,37 @@ export function classify(
       if (method === 'POST' && resource === 'phones' && sub === 'share-files') route.op = 'PushShareFiles';
       else if (method === 'GET' && resource === 'jobs' && sub === undefined) route.op = 'ListJobs';
       else if (method === 'GET' && resource === 'jobs' && sub) route.op = 'ShowJob';
+      else if (method === 'GET' && resource === 'servers' && sub === undefined)
+        route.op = 'ListCloudPhoneServers';
+      else if (method === 'GET' && resource === 'phone-models' && sub === undefined)
+        route.op = 'ListCloudPhoneModels';
     }
     return route;
   }
-  if (rawPath === '/v3' || rawPath.startsWith('/v3/')) {
+  if (rawPath === ID_TOKEN_PATH) {
+    route.service = 'GitHub';
+    route.op = 'GetIdToken';
+    return route;
+  }
+  if (rawPath === '/v3' || rawPath.startsWith('/v3/') || rawPath.startsWith('/v3.0/')) {
     route.service = 'IAM';
+    route.segments = rawPath.split('/').slice(1).map(safeDecode);
+    const [version, ext, providers, idp, protocols, protocol, auth, ...rest] = route.segments;
     if (method === 'GET' && rawPath.replace(/\/+$/, '') === '/v3/projects') route.op = 'ListProjects';
+    else if (method === 'POST' && rawPath === '/v3.0/OS-CREDENTIAL/securitytokens')
+      route.op = 'CreateTemporaryAccessKeyByToken';
+    else if (
+      method === 'POST' &&
+      version === 'v3' &&
+      ext === 'OS-FEDERATION' &&
+      providers === 'identity_providers' &&
+      idp &&
+      protocols === 'protocols' &&
+      protocol &&
+      auth === 'auth' &&
+      rest.length === 0
+    )
+      route.op = 'CreateUnscopedTokenWithIdToken';
     return route;
   }
   const hostname = hostnameOf(hostHeader);
@@ -113,6 +149,7 @@ export function classify(
   const has = (name: string) => query[name] !== undefined;
   if (route.key === undefined) {
     if (method === 'HEAD') route.op = 'HeadBucket';
+    if (method === 'GET' && has('uploads')) route.op = 'ListMultipartUploads';
     return route;
   }
   switch (method) {
@@ -410,12 +447,23 @@ export class EmulatorServer {
       }
     }
 
+    if (UNSIGNED_OPS.has(route.op)) {
+      if (fault?.kind === 'status') return this.faultResponse(fault);
+      await this.pause(fault);
+      if (this.closed) return undefined;
+      const response = this.handleUnsigned(req, route, query, record.body);
+      record.authOk = response.status < 400;
+      return response;
+    }
+
     const auth = this.verifyApig(req, rawPath, rawQuery, body);
     record.authOk = auth.ok;
     if (!auth.ok) record.authError = auth.reason;
+    const expired = auth.ok && this.expired(auth.credential, record);
     if (fault?.kind === 'status') return this.faultResponse(fault);
     await this.pause(fault);
     if (this.closed) return undefined;
+    if (expired) return apigErrorResponse(401, 'APIG.0307', 'The token must be updated.', record.requestId);
     if (!auth.ok) {
       let msg = `Incorrect IAM authentication information: ${auth.reason}`;
       if (settings.echoCanonicalRequest && auth.canonicalRequest) {
@@ -441,6 +489,44 @@ export class EmulatorServer {
       body,
       requestId: record.requestId,
     });
+  }
+
+  private handleUnsigned(
+    req: IncomingMessage,
+    route: Route,
+    query: Record<string, string>,
+    body: unknown,
+  ): HandlerResponse {
+    const { github, federation, settings } = this.deps;
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    if (route.op === 'GetIdToken') {
+      return github.handle(req.method ?? 'GET', query, header('authorization'), settings.idTokenLifetimeMs);
+    }
+    if (route.op === 'CreateUnscopedTokenWithIdToken') {
+      return federation.authenticate(
+        route.segments[3] ?? '',
+        route.segments[5] ?? '',
+        header('authorization'),
+      );
+    }
+    return federation.securityTokens(header('x-auth-token'), body);
+  }
+
+  /**
+   * Temporary credentials from IAM stop working at their expiry: the request is recorded as
+   * signed with expired credentials, and refused (APIG 401 APIG.0307, OBS 403 InvalidAccessKeyId).
+   */
+  private expired(credential: Credential, record: RecordedRequest): boolean {
+    if (credential.expiresAt === undefined) return false;
+    record.credentialExpiresAt = credential.expiresAt;
+    if (Date.now() + this.deps.settings.clockSkewMs < credential.expiresAt) return false;
+    record.expiredCredentials = true;
+    record.authOk = false;
+    record.authError = 'the temporary credentials have expired';
+    return true;
   }
 
   private verifyApig(
@@ -506,9 +592,22 @@ export class EmulatorServer {
     );
     record.authOk = auth.ok;
     if (!auth.ok) record.authError = `${auth.code}: ${auth.reason}`;
+    const expired = auth.ok && this.expired(auth.credential, record);
     if (fault?.kind === 'status') {
       await drainBody(req, bodyStats);
       return finish(this.faultResponse(fault));
+    }
+    if (expired) {
+      await drainBody(req, bodyStats);
+      await this.pause(fault);
+      const response = obsErrorResponse(
+        403,
+        'InvalidAccessKeyId',
+        'The access key Id you provided does not exist in our records.',
+        record.requestId,
+      );
+      if (req.method === 'HEAD') delete response.body;
+      return finish(response);
     }
     if (!auth.ok) {
       await drainBody(req, bodyStats);
@@ -585,6 +684,10 @@ export class EmulatorServer {
       for (const file of response.files) await pipeline(createReadStream(file), res, { end: false });
       res.end();
       return;
+    }
+    const throttle = this.deps.settings.throttle;
+    if (service === 'OBS' && throttle && throttle.answerDelayMs > 0) {
+      await sleep(throttle.answerDelayMs, undefined, { ref: false });
     }
     if (!('content-length' in headers)) headers['content-length'] = String(body?.length ?? 0);
     res.writeHead(response.status, headers);

@@ -2,15 +2,21 @@
  * Types shared by the emulator's parts. The emulator is a test fixture: it imports nothing from
  * `src/`, so that a bug in the action's signer or client cannot hide behind the same bug here.
  */
+import type { IdentityProviderDef } from './federation.js';
 
-export type Service = 'CPH' | 'IAM' | 'OBS';
+export type Service = 'CPH' | 'IAM' | 'OBS' | 'GitHub';
 
 /** Operations the emulator knows. Fault rules and recordings name requests by these. */
 export type Op =
   | 'ListProjects'
+  | 'CreateUnscopedTokenWithIdToken'
+  | 'CreateTemporaryAccessKeyByToken'
+  | 'GetIdToken'
   | 'PushShareFiles'
   | 'ListJobs'
   | 'ShowJob'
+  | 'ListCloudPhoneServers'
+  | 'ListCloudPhoneModels'
   | 'HeadObject'
   | 'GetObject'
   | 'PutObject'
@@ -19,6 +25,7 @@ export type Op =
   | 'UploadPart'
   | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload'
+  | 'ListMultipartUploads'
   | 'HeadBucket'
   | 'Unknown';
 
@@ -27,6 +34,8 @@ export interface Credential {
   secretAccessKey: string;
   /** Marks the pair as temporary: every request must carry this token, signed. */
   securityToken?: string;
+  /** Temporary credentials from IAM: refused from this time on (ms, emulator clock). */
+  expiresAt?: number;
 }
 
 export interface ProjectDef {
@@ -41,6 +50,35 @@ export interface JobFailure {
   error_code: string;
   error_msg: string;
   execute_msg?: string | null;
+}
+
+/**
+ * A cloud phone server of the fleet, as ListCloudPhoneServers shows it. With a fleet, a push to a
+ * server that is not running, or whose phone model has no shared storage, creates a job that fails
+ * (the server could not take the push); a push to an id not in the fleet is refused in the 200.
+ */
+export interface ServerDef {
+  server_id: string;
+  server_name: string;
+  /** The flavor: a `phone_model_name` of `phoneModels`. */
+  phone_model_name: string;
+  /** `5` running; `0 1 3 4` creating, `2` abnormal, `8` frozen, `10` shut down, `11` shutting down, `12` shutdown failed, `13` starting. */
+  status: number;
+  server_model_name?: string;
+  availability_zone?: string;
+  create_time?: string;
+  /** Listed only in this project; default every project. */
+  projectId?: string;
+}
+
+/** A phone model (flavor) as ListCloudPhoneModels shows it; `extend_spec` left out when undefined. */
+export interface PhoneModelDef {
+  phone_model_name: string;
+  server_model_name?: string;
+  /** 1 on sale, 0 withdrawn. Default 1. */
+  status?: number;
+  /** A JSON string; shared storage when it holds `max_share_disk_size_g`. Any text, null or absent. */
+  extend_spec?: string | null;
 }
 
 /** How one cloud phone server reacts to PushShareFiles. */
@@ -116,6 +154,10 @@ export interface RecordedRequest {
   authOk: boolean;
   /** Why authentication failed. */
   authError?: string;
+  /** The request was signed with temporary credentials expiring at this time (ms, emulator clock). */
+  credentialExpiresAt?: number;
+  /** …and they had expired when it arrived: refused (APIG 401 / OBS 403). */
+  expiredCredentials?: boolean;
   /** The fault that hit this request, e.g. `status:503`, `delay:200`, `drop`, `drop-after`, `refuse:300`, `refuse-after:300`. */
   fault?: string;
   /** The client went away before the request was handled. */
@@ -145,6 +187,10 @@ export interface EmulatorOptions {
   defaultPhone?: PhoneBehaviour;
   /** Default 300. */
   defaultJobDurationMs?: number;
+  /** The fleet ListCloudPhoneServers lists (in this order, "newest first"); default none. */
+  servers?: ServerDef[];
+  /** The phone models ListCloudPhoneModels lists; default none. */
+  phoneModels?: PhoneModelDef[];
   /** Jobs fail when the pushed object is absent from the emulator's OBS at push time. Default true. */
   requireObject?: boolean;
   /** When set, a successful job unpacks the tar into `phonesDir/<server_id>/`. */
@@ -164,6 +210,26 @@ export interface EmulatorOptions {
   authLockoutThreshold?: number;
   /** Minimum size of every multipart part but the last; default 100 KB (102400). */
   minPartSize?: number;
+  /** Uploads per ListMultipartUploads page when the request asks for more (or nothing); default 1000. */
+  listUploadsPageSize?: number;
+  /** Model a long link: OBS request bodies read at most this fast per connection, answers delayed. */
+  throttle?: LinkThrottle;
+  /** IAM identity providers for keyless sign-in; default one, `github-actions` (see federation.ts). */
+  identityProviders?: IdentityProviderDef[];
+  /** Lifetime of temporary credentials from securitytokens; default the `duration_seconds` asked. */
+  credentialsLifetimeMs?: number;
+  /** Lifetime of GitHub ID tokens; default 5 minutes. */
+  idTokenLifetimeMs?: number;
+  /** Lifetime of IAM unscoped tokens; default 24 hours. */
+  unscopedTokenLifetimeMs?: number;
+}
+
+/** A long, slow link, per connection: what one TCP stream to a far-away region gets. */
+export interface LinkThrottle {
+  /** Upper bound on how fast one request's body is read, bytes per second. */
+  bytesPerSecond: number;
+  /** Wait before each OBS answer (the round trips a request costs on a long link). */
+  answerDelayMs: number;
 }
 
 /** The mutable part of the configuration; changes take effect on the next request. */
@@ -176,7 +242,12 @@ export interface EmulatorSettings {
   discardObjectData: boolean;
   authLockoutThreshold: number;
   minPartSize: number;
+  listUploadsPageSize: number;
+  throttle: LinkThrottle | undefined;
   phonesDir: string | undefined;
+  credentialsLifetimeMs: number | undefined;
+  idTokenLifetimeMs: number;
+  unscopedTokenLifetimeMs: number;
 }
 
 /** What a handler answers; the server adds request ids and records it. */

@@ -70,6 +70,8 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
     'object-path': OBJECT,
     'server-ids': 'srv-0001,srv-0002',
     wait: 'false',
+    // Pre-flight asks the fleet (ListCloudPhoneServers); these tests push to ids the emulator takes.
+    preflight: 'false',
     'cph-endpoint': emu.url,
     'obs-endpoint': emu.url,
     'iam-endpoint': emu.url,

@@ -33,7 +33,12 @@ function tarFile(name: string, size: number): { file: string; md5: string; size:
   ]);
   const file = path.join(dir, name);
   writeFileSync(file, data);
-  return { file, md5: createHash('md5').update(data).digest('hex'), size: data.length };
+  return {
+    file,
+    md5: createHash('md5').update(data).digest('hex'),
+    sha256: createHash('sha256').update(data).digest('hex'),
+    size: data.length,
+  };
 }
 
 let small: ReturnType<typeof tarFile>;
@@ -94,12 +99,12 @@ function sequence(): Array<[string, number]> {
 }
 
 describe('uploadFile in process', () => {
-  it('a small tar: one PUT with our MD5 metadata; progress ends at the file size', async () => {
+  it('a small tar: one PUT with our SHA-256 metadata; progress ends at the file size', async () => {
     const { result, progress } = await upload(small);
     expect(result).toMatchObject({ uploaded: true, multipart: false, parts: 1 });
     expect(sequence()).toEqual([['PutObject', 200]]);
     expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)?.md5Hex).toBe(small.md5);
-    expect(emu.requests[0]?.headers['x-obs-meta-md5']).toBe(small.md5);
+    expect(emu.requests[0]?.headers['x-obs-meta-sha256']).toBe(small.sha256);
     expect(emu.requests[0]?.headers['content-type']).toBe('application/x-tar');
     expect(progress.at(-1)).toEqual([small.size, small.size]);
   });
@@ -110,7 +115,7 @@ describe('uploadFile in process', () => {
     const { result } = await upload(small, { skipUnchanged: true });
     expect(result).toEqual({
       uploaded: false,
-      skipped: `the object already exists with the same size and MD5 (${small.md5})`,
+      skipped: `the object already exists with the same size and SHA-256 (${small.sha256})`,
       multipart: false,
       parts: 0,
       seconds: expect.any(Number),
@@ -165,7 +170,7 @@ describe('a lost CompleteMultipartUpload answer', () => {
     expect(emu.requestsFor('HeadObject')[0]?.path).toBe(`/${DEFAULT_BUCKET}/${KEY}`);
     expect(emu.requestsFor('AbortMultipartUpload')).toEqual([]);
     expect(messages).toEqual([
-      "CompleteMultipartUpload's answer was lost, but the object is complete (size and MD5 match)",
+      "CompleteMultipartUpload's answer was lost, but the object is complete (size and SHA-256 match)",
     ]);
   });
 
@@ -202,8 +207,8 @@ describe('a lost CompleteMultipartUpload answer', () => {
     expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)?.size).toBe('an older release'.length);
   });
 
-  it('NoSuchUpload and an object of our size but another MD5 → fails and aborts', async () => {
-    emu.obs.putObject(DEFAULT_BUCKET, KEY, Buffer.alloc(big.size), { metadata: { md5: '0'.repeat(32) } });
+  it('NoSuchUpload and an object of our size but another SHA-256 → fails and aborts', async () => {
+    emu.obs.putObject(DEFAULT_BUCKET, KEY, Buffer.alloc(big.size), { metadata: { sha256: '0'.repeat(64) } });
     emu.clearRequests();
     emu.faults.add({ op: 'CompleteMultipartUpload', action: obsError(404, 'NoSuchUpload') });
     const { error } = await upload(big);

@@ -13,6 +13,7 @@ import {
   type JobView,
   startEmulator,
 } from '../emulator/index.js';
+import { FLAVORS, makeFleet, PHONE_MODELS } from '../helpers/fleet.js';
 
 const OBJECT = 'apps/app.tar';
 
@@ -186,7 +187,7 @@ describe('CPH and IAM', () => {
 
     it('answers 404 APIG.0101 for an unknown CPH API', async () => {
       const res = await send(
-        apigPrepare(emu.url, { method: 'GET', path: `/v1/${DEFAULT_PROJECT_ID}/cloud-phone/servers` }),
+        apigPrepare(emu.url, { method: 'GET', path: `/v1/${DEFAULT_PROJECT_ID}/cloud-phone/phones` }),
       );
       expect(res.status).toBe(404);
       expect(res.json()).toMatchObject({ error_code: 'APIG.0101' });
@@ -385,5 +386,124 @@ describe('phonesDir', () => {
     expect(readFileSync(join(work, 'phones/p1/data/local/tmp/hello.txt'), 'utf8')).toBe('hello phone');
     expect(emu.cph.view(p2!).status).toBe(-1);
     expect(existsSync(join(work, 'phones/p2'))).toBe(false);
+  });
+});
+
+describe('CPH fleet: servers, phone models, jobs that cannot run, the timeline', () => {
+  let emu: Emulator;
+  const servers = makeFleet('fleet', 250, {
+    3: { status: 10 },
+    4: { phone_model_name: FLAVORS.noShared },
+    5: { phone_model_name: FLAVORS.garbled },
+  });
+  beforeAll(async () => {
+    emu = await startEmulator({ defaultJobDurationMs: 30, servers, phoneModels: PHONE_MODELS });
+  });
+  afterAll(() => emu.close());
+  beforeEach(() => {
+    emu.reset();
+    emu.obs.putObject(DEFAULT_BUCKET, OBJECT, 'tar bytes');
+  });
+  const get = (resource: string, query: Record<string, string | number> = {}) =>
+    send(
+      apigPrepare(emu.url, {
+        method: 'GET',
+        path: `/v1/${DEFAULT_PROJECT_ID}/cloud-phone/${resource}`,
+        query,
+      }),
+    );
+
+  const push = async (serverIds: string[]) => {
+    const res = await send(
+      apigPrepare(emu.url, {
+        method: 'POST',
+        path: `/v1/${DEFAULT_PROJECT_ID}/cloud-phone/phones/share-files`,
+        json: { bucket_name: DEFAULT_BUCKET, object_path: OBJECT, server_ids: serverIds },
+      }),
+    );
+    expect(res.status).toBe(200);
+    return res.json<PushAnswer>();
+  };
+  const jobStatus = async (jobId: string) => (await get(`jobs/${jobId}`)).json<JobView>();
+
+  it('ListCloudPhoneServers pages with offset and limit and gives the total in count', async () => {
+    const pages: Array<{
+      count: number;
+      servers: Array<{ server_id: string; server_name: string; status: number }>;
+    }> = [];
+    for (let offset = 0; offset < 250; offset += 100) {
+      const res = await get('servers', { offset, limit: 100 });
+      expect(res.status).toBe(200);
+      pages.push(res.json());
+    }
+    expect(pages.map((p) => [p.count, p.servers.length])).toEqual([
+      [250, 100],
+      [250, 100],
+      [250, 50],
+    ]);
+    const all = pages.flatMap((p) => p.servers);
+    expect(all.map((s) => s.server_id)).toEqual(servers.map((s) => s.server_id));
+    expect(all[3]).toMatchObject({ server_name: 'fleet-003', status: 10, phone_model_name: FLAVORS.shared });
+    expect(emu.countByOp().ListCloudPhoneServers).toBe(3);
+    expect((await get('servers', { offset: 300 })).json<{ servers: unknown[] }>().servers).toEqual([]);
+    expect((await get('servers', { limit: 101 })).status).toBe(400);
+  });
+
+  it('ListCloudPhoneServers filters by status and fuzzy name', async () => {
+    const off = (await get('servers', { status: 10 })).json<{
+      count: number;
+      servers: Array<{ server_id: string }>;
+    }>();
+    expect(off.count).toBe(1);
+    expect(off.servers[0]!.server_id).toBe(servers[3]!.server_id);
+    expect((await get('servers', { server_name: 'eet-24' })).json<{ count: number }>().count).toBe(10);
+  });
+
+  it('ListCloudPhoneModels lists the flavors, extend_spec as given (or absent)', async () => {
+    const res = await get('phone-models');
+    const models = res.json<{ phone_models: Array<Record<string, unknown>> }>().phone_models;
+    expect(models.map((m) => [m.phone_model_name, m.extend_spec])).toEqual(
+      PHONE_MODELS.map((m) => [m.phone_model_name, m.extend_spec]),
+    );
+    expect('extend_spec' in models[3]!).toBe(false);
+    expect(emu.requestsFor('ListCloudPhoneModels')).toHaveLength(1);
+  });
+
+  it('jobs fail on servers that could not take the push; unknown ids are refused in the 200', async () => {
+    const ids = [0, 3, 4, 5].map((i) => servers[i]!.server_id);
+    const answer = await push([...ids, 'not-in-the-fleet']);
+    expect(answer.jobs[4]).toEqual({
+      server_id: 'not-in-the-fleet',
+      error_code: CPH_ERRORS.phoneNotFound,
+      error_msg: 'Phone not found.',
+    });
+    await sleep(60);
+    const views = await Promise.all(answer.jobs.slice(0, 4).map((j) => jobStatus(j.job_id!)));
+    expect(views.map((v) => [v.status, v.error_code])).toEqual([
+      [2, null],
+      [-1, CPH_ERRORS.serverNotRunning],
+      [-1, CPH_ERRORS.noSharedStorage],
+      [2, null], // a garbled listing does not make the flavor lack storage
+    ]);
+  });
+
+  it('the timeline records each push and each job end on the emulator clock', async () => {
+    emu.phones.set(servers[1]!.server_id, { durationMs: 10 });
+    emu.phones.set(servers[2]!.server_id, { outcome: 'stuck' });
+    const first = await push([servers[0]!.server_id, servers[1]!.server_id, servers[2]!.server_id]);
+    await sleep(60);
+    const second = await push([servers[6]!.server_id]);
+    const events = emu.cph.timeline();
+    expect(
+      events.map((e) => (e.kind === 'push' ? `push ${e.requestId}` : `end ${e.serverId} ${e.status}`)),
+    ).toEqual([
+      `push ${first.request_id}`,
+      `end ${servers[1]!.server_id} 2`,
+      `end ${servers[0]!.server_id} 2`,
+      `push ${second.request_id}`,
+    ]);
+    const job = emu.cph.jobs[0]!;
+    expect(emu.cph.endedAt(job)).toBe(job.reportedStart + job.durationMs);
+    expect(emu.cph.endedAt(emu.cph.jobs[2]!)).toBeUndefined();
   });
 });

@@ -325,6 +325,102 @@ describe('OBS', () => {
       expectObsError(await uploadPart(uploadId, 2, part2), 404, 'NoSuchUpload');
     });
   });
+  describe('ListMultipartUploads', () => {
+    const list = (query: Record<string, string | number>) =>
+      obs({ method: 'GET', query: { uploads: '', ...query } });
+    const listed = (text: string) =>
+      [
+        ...text.matchAll(
+          /<Upload><Key>([^<]*)<\/Key><UploadId>([^<]*)<\/UploadId>[\s\S]*?<Initiated>([^<]*)<\/Initiated><\/Upload>/g,
+        ),
+      ].map((m) => ({ key: m[1]!, uploadId: m[2]!, initiated: m[3]! }));
+
+    it('lists the open uploads under a prefix, in key order, with the emulator clock as Initiated', async () => {
+      emu.settings.clockSkewMs = 600_000;
+      const a = await initiate();
+      const b = await initiate();
+      const other = await obs({ method: 'POST', key: 'dir/app.tar.old', query: { uploads: '' } });
+      expect(other.status).toBe(200);
+      await obs({ method: 'POST', key: 'else/x.tar', query: { uploads: '' } });
+      const res = await list({ prefix: KEY });
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('<IsTruncated>false</IsTruncated>');
+      expect(res.text).toContain(`<Prefix>${KEY}</Prefix>`);
+      const uploads = listed(res.text);
+      expect(uploads.map((u) => u.key)).toEqual([KEY, KEY, 'dir/app.tar.old']);
+      expect(
+        uploads
+          .slice(0, 2)
+          .map((u) => u.uploadId)
+          .sort(),
+      ).toEqual([a, b].sort());
+      for (const u of uploads) {
+        const initiated = Date.parse(u.initiated);
+        expect(Math.abs(initiated - Date.parse(res.headers['date']!))).toBeLessThan(5_000);
+        expect(initiated - Date.now()).toBeGreaterThan(500_000);
+      }
+      emu.settings.clockSkewMs = 0;
+    });
+
+    it('pages with IsTruncated, NextKeyMarker and NextUploadIdMarker', async () => {
+      emu.settings.listUploadsPageSize = 2;
+      const ids = [await initiate(), await initiate(), await initiate()];
+      await obs({ method: 'POST', key: 'dir/b.tar', query: { uploads: '' } });
+      const seen: string[] = [];
+      let markers: Record<string, string> = {};
+      for (let page = 0; page < 5; page++) {
+        const res = await list({ prefix: 'dir/', ...markers });
+        expect(res.status).toBe(200);
+        seen.push(...listed(res.text).map((u) => `${u.key} ${u.uploadId}`));
+        if (!res.text.includes('<IsTruncated>true</IsTruncated>')) break;
+        markers = {
+          'key-marker': /<NextKeyMarker>([^<]*)</.exec(res.text)![1]!,
+          'upload-id-marker': /<NextUploadIdMarker>([^<]*)</.exec(res.text)![1]!,
+        };
+      }
+      expect(seen).toHaveLength(4);
+      expect(new Set(seen).size).toBe(4);
+      expect(
+        seen
+          .filter((s) => s.startsWith(`${KEY} `))
+          .map((s) => s.split(' ')[1])
+          .sort(),
+      ).toEqual(ids.sort());
+      expect(emu.requestsFor('ListMultipartUploads')).toHaveLength(2);
+    });
+
+    it('checks the signature over /{bucket}/?uploads', async () => {
+      const good = obsPrepare(emu.url, {
+        bucket: DEFAULT_BUCKET,
+        method: 'GET',
+        query: { uploads: '', prefix: KEY },
+      });
+      expect((await send(good)).status).toBe(200);
+      const forged = obsPrepare(emu.url, { bucket: DEFAULT_BUCKET, method: 'GET', query: { acl: '' } });
+      forged.url = forged.url.replace('?acl', `?uploads&prefix=${encodeURIComponent(KEY)}`);
+      expectObsError(await send(forged), 403, 'SignatureDoesNotMatch');
+    });
+
+    it('refuses max-uploads outside 1–1000', async () => {
+      expectObsError(await list({ 'max-uploads': 0 }), 400, 'InvalidArgument');
+    });
+  });
+
+  describe('throttle', () => {
+    it('reads a body no faster than bytesPerSecond and delays every answer', async () => {
+      emu.settings.throttle = { bytesPerSecond: 1024 * 1024, answerDelayMs: 150 };
+      const body = Buffer.alloc(512 * 1024, 1);
+      const started = Date.now();
+      const res = await obs({ method: 'PUT', key: KEY, body, headers: { 'content-md5': md5Base64(body) } });
+      const took = Date.now() - started;
+      expect(res.status).toBe(200);
+      // 0.5 MiB at 1 MiB/s is 500 ms, plus the 150 ms before the answer: a floor, whatever the load.
+      expect(took).toBeGreaterThanOrEqual(640);
+      const head = Date.now();
+      expect((await obs({ method: 'HEAD', key: KEY })).status).toBe(200);
+      expect(Date.now() - head).toBeGreaterThanOrEqual(145);
+    });
+  });
 });
 
 describe('reset', () => {

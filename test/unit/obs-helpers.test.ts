@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeKey, objectUrl, usesPathStyle, xmlText } from '../../src/huawei/obs.js';
+import { encodeKey, objectUrl, usesPathStyle, xmlElements, xmlText } from '../../src/huawei/obs.js';
 import { Redactor } from '../../src/redact.js';
 
 describe('OBS addressing', () => {
@@ -27,6 +27,28 @@ describe('OBS addressing', () => {
       uploadId: 'a+b/c',
     });
     expect(url.search).toBe('?partNumber=3&uploadId=a%2Bb%2Fc');
+  });
+});
+
+describe('the bucket itself (ListMultipartUploads)', () => {
+  it('is /{bucket} path-style and / virtual-hosted, with the query as given', () => {
+    const query = { uploads: undefined, prefix: 'rel/app v1.tar', 'key-marker': 'a+b' };
+    expect(objectUrl({ endpoint: new URL('http://127.0.0.1:9000'), bucket: 'b1' }, '', query).href).toBe(
+      'http://127.0.0.1:9000/b1?uploads&prefix=rel%2Fapp%20v1.tar&key-marker=a%2Bb',
+    );
+    expect(objectUrl({ endpoint: new URL('https://obs.example.com'), bucket: 'b1' }, '', query).href).toBe(
+      'https://b1.obs.example.com/?uploads&prefix=rel%2Fapp%20v1.tar&key-marker=a%2Bb',
+    );
+  });
+});
+
+describe('xmlElements', () => {
+  it('returns every repeated element, not the ones whose name merely starts the same', () => {
+    const xml =
+      '<r:ListMultipartUploadsResult xmlns:r="x"><r:UploadIdMarker/><r:Upload><r:Key>a</r:Key><r:UploadId>1</r:UploadId></r:Upload>' +
+      '<Upload a="b"><Key>b</Key></Upload></r:ListMultipartUploadsResult>';
+    expect(xmlElements(xml, 'Upload').map((e) => xmlText(e, 'Key'))).toEqual(['a', 'b']);
+    expect(xmlElements(xml, 'Nothing')).toEqual([]);
   });
 });
 

@@ -22,7 +22,10 @@ function report(servers: ServerResult[], extra: Partial<RunReport> = {}): RunRep
     bucket: 'b-1',
     objectPath: 'dir/app.tar',
     uploaded: true,
-    file: { size: 3 * 1024 * 1024, md5Hex: 'd41d8cd98f00b204e9800998ecf8427e' },
+    file: {
+      size: 3 * 1024 * 1024,
+      sha256Hex: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    },
     requestIds: ['req-1'],
     servers,
     dryRun: false,
@@ -77,7 +80,7 @@ describe('buildOutputs', () => {
 });
 
 describe('buildSummary', () => {
-  it('has heading, object, size and MD5, ref, commit, counts and a row per server', () => {
+  it('has heading, object, size and SHA-256, ref, commit, counts and a row per server', () => {
     const md = buildSummary(
       report([server('s1', 'succeeded'), server('s2', 'failed', { error_code: 'E1', error_msg: 'bad' })], {
         failure: 'cph-publish: 1 job failed',
@@ -85,7 +88,9 @@ describe('buildSummary', () => {
     );
     expect(md).toMatch(/^## cph-publish failed: 1 of 2 servers succeeded/);
     expect(md).toContain('<code>obs://b-1/dir/app.tar</code>');
-    expect(md).toContain('3.0 MiB, MD5 <code>d41d8cd98f00b204e9800998ecf8427e</code>, uploaded by this run');
+    expect(md).toContain(
+      '3.0 MiB, SHA-256 <code>e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855</code>, uploaded by this run',
+    );
     expect(md).toContain('<code>refs/tags/v1.0.0</code>');
     expect(md).toContain('<a href="https://github.com/o/r/commit/abc123"><code>abc123</code></a>');
     expect(md).toContain('| succeeded | 1 |');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TarError } from '../../src/tar/inspect.js';
-import { MAX_PARTS, partSizeFor, SINGLE_PUT_LIMIT, scanFile } from '../../src/tar/scan.js';
+import { type FileScan, MAX_PARTS, partSizeFor, SINGLE_PUT_LIMIT, scanFile } from '../../src/tar/scan.js';
 import { buildTar } from '../helpers/tar-builder.js';
 
 const MiB = 1024 * 1024;
@@ -64,24 +64,32 @@ describe('scanFile', () => {
     return path;
   }
 
-  function expectedDigests(file: Buffer, partSize: number | undefined) {
-    const md5 = (b: Buffer) => createHash('md5').update(b).digest();
+  const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
+  const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  /** Parts (ranges) and their MD5s, computed with node:crypto over each slice. */
+  function expectedParts(file: Buffer, partSize: number | undefined) {
     const parts = [];
+    const md5s = [];
     if (partSize !== undefined) {
       for (let offset = 0, n = 1; offset < file.length; offset += partSize, n++) {
         const length = Math.min(partSize, file.length - offset);
-        parts.push({
-          partNumber: n,
-          offset,
-          length,
-          md5Base64: md5(file.subarray(offset, offset + length)).toString('base64'),
-        });
+        parts.push({ partNumber: n, offset, length });
+        md5s.push(md5(file.subarray(offset, offset + length)));
       }
     }
-    return { md5Hex: md5(file).toString('hex'), md5Base64: md5(file).toString('base64'), parts };
+    return { parts, md5s };
   }
 
-  it('a small tar: whole-file MD5, no parts, and the tar report', async () => {
+  async function partMd5s(scan: FileScan): Promise<string[]> {
+    try {
+      return await Promise.all(scan.parts.map((p) => scan.partDigests.md5Base64(p.partNumber)));
+    } finally {
+      await scan.partDigests.close();
+    }
+  }
+
+  it('a small tar: whole-file SHA-256 and MD5, no parts, and the tar report', async () => {
     const path = join(dir, 'small.tar');
     const tar = buildTar([
       { path: 'data/', type: 'directory' },
@@ -92,7 +100,10 @@ describe('scanFile', () => {
     const scan = await scanFile(path, { strictLayout: true });
     expect(scan).toEqual({
       size: tar.length,
-      ...expectedDigests(tar, undefined),
+      sha256Hex: sha256Hex(tar),
+      md5Base64: md5(tar),
+      parts: [],
+      partDigests: expect.anything(),
       tar: { entries: 3, totalBytes: 5, topLevel: ['cache', 'data'], problems: [], omitted: 0 },
     });
   });
@@ -103,15 +114,21 @@ describe('scanFile', () => {
       ['16 MiB', SINGLE_PUT_LIMIT, 0],
       ['16 MiB + 1', SINGLE_PUT_LIMIT + 1, 2],
       ['48 MiB + 12345', 3 * SINGLE_PUT_LIMIT + 12345, 4],
-    ])('%s: MD5s equal node:crypto over the file and over each slice', async (_name, size, partCount) => {
-      const path = await tarOfSize(size);
-      const file = await readFile(path);
-      const scan = await scanFile(path, { strictLayout: true, partHashing });
-      const expected = expectedDigests(file, size > SINGLE_PUT_LIMIT ? partSizeFor(size) : undefined);
-      expect(scan.parts).toHaveLength(partCount);
-      expect(scan).toMatchObject({ size, ...expected });
-      expect(scan.tar.problems).toEqual([]);
-    });
+    ])(
+      '%s: SHA-256 and MD5s equal node:crypto over the file and over each slice',
+      async (_name, size, partCount) => {
+        const path = await tarOfSize(size);
+        const file = await readFile(path);
+        const scan = await scanFile(path, { strictLayout: true, partHashing });
+        const multipart = size > SINGLE_PUT_LIMIT;
+        const expected = expectedParts(file, multipart ? partSizeFor(size) : undefined);
+        expect(scan.parts).toHaveLength(partCount);
+        expect(scan).toMatchObject({ size, sha256Hex: sha256Hex(file), parts: expected.parts });
+        expect(scan.md5Base64).toBe(multipart ? undefined : md5(file));
+        expect(await partMd5s(scan)).toEqual(expected.md5s);
+        expect(scan.tar.problems).toEqual([]);
+      },
+    );
   });
 
   it('reports progress after every chunk, ending at the file size', async () => {

@@ -1,0 +1,157 @@
+/**
+ * The wording of choosing servers, the pre-flight check and the staged rollout: log lines, the
+ * reasons a rollout stops, the stage lines of the dry-run plan and of the summary. Pure text.
+ */
+import type { PreflightVerdict, UnknownStorage } from '../fleet/preflight.js';
+import type { Stage } from '../fleet/stages.js';
+import type { Budget } from '../fleet/types.js';
+
+/** What the summary and the report file keep of each stage. */
+export interface StageReport {
+  number: number;
+  servers: number;
+  succeeded: number;
+  /** `rejected` + `failed` servers of this stage. */
+  failed: number;
+  /** Still running (at the timeout) or submitted (not waited for). */
+  unfinished: number;
+  /** Set on the stage after which the rollout stopped: why. */
+  stopped?: string;
+}
+
+import { listIds as listSome, plural } from './log.js';
+
+const UNKNOWN_STORAGE: Record<UnknownStorage['why'], string> = {
+  'unknown-flavor': 'is not in the phone models list',
+  'no-spec': 'has no extend_spec',
+  'not-json': 'has an extend_spec that is not a JSON object',
+};
+
+/** One warning per flavor whose shared storage cannot be told; its servers are pushed anyway. */
+export function unknownStorageWarning(u: UnknownStorage): string {
+  return (
+    `flavor ${u.flavor} ${UNKNOWN_STORAGE[u.why]}: cannot tell whether it has shared storage; pushing anyway ` +
+    `to its ${plural(u.serverIds.length, 'server')} (${listSome(u.serverIds)})`
+  );
+}
+
+/** `Push`, or `Push (stage 2 of 4)` when there is more than one stage. */
+export function stageGroup(step: 'Push' | 'Wait', stage: number, of: number): string {
+  return of > 1 ? `${step} (stage ${stage} of ${of})` : step;
+}
+
+export function choiceLine(chosen: { given: number; byName: number }, listed: number | undefined): string {
+  const parts = [`${plural(chosen.given + chosen.byName, 'server')} chosen`];
+  const how = [
+    chosen.given ? `${chosen.given} by id` : '',
+    chosen.byName ? `${chosen.byName} by name` : '',
+  ].filter(Boolean);
+  if (how.length) parts.push(`(${how.join(', ')})`);
+  if (listed !== undefined) parts.push(`of ${plural(listed, 'server')} in the project`);
+  return parts.join(' ');
+}
+
+function who(v: PreflightVerdict): string {
+  return v.server.name ? `${v.server.name} (${v.server.id})` : v.server.id;
+}
+
+/** One warning for the servers chosen by name that pre-flight skipped, at most 20 named. */
+export function skippedWarning(skipped: PreflightVerdict[]): string | undefined {
+  if (!skipped.length) return undefined;
+  const lines = skipped.map(
+    (v) => `${who(v)}: ${'reason' in v ? v.reason.replace(/^not running: /, '') : ''}`,
+  );
+  return (
+    `pre-flight: skipping ${plural(skipped.length, 'server')} chosen by name that ${skipped.length === 1 ? 'is' : 'are'} ` +
+    `not running — ${listSome(lines)}`
+  );
+}
+
+/** One warning for the servers pre-flight rejected (they count against max-failures). */
+export function rejectedWarning(rejected: PreflightVerdict[]): string | undefined {
+  if (!rejected.length) return undefined;
+  const lines = rejected.map((v) => `${who(v)}: ${'reason' in v ? v.reason : ''}`);
+  return `pre-flight: not pushing to ${plural(rejected.length, 'server')} that cannot take it — ${listSome(lines)}`;
+}
+
+export function preflightLine(toPush: number, rejected: number, skipped: number): string {
+  return `Pre-flight: ${toPush} to push, ${rejected} rejected, ${skipped} skipped`;
+}
+
+/** Why nothing is left to push; the run fails with it before uploading anything. */
+export function nothingToPush(
+  chosen: number,
+  patterns: string[],
+  refused: { rejected: number; skipped: number },
+): string {
+  if (chosen === 0) {
+    return (
+      `no server to push: no server name in the project matches server-names ${patterns.join(', ')} — ` +
+      'names match whole and case-sensitively (game-* matches game-01, not my-game-01)'
+    );
+  }
+  return (
+    `no server to push: pre-flight refused all ${plural(chosen, 'server')} chosen ` +
+    `(${refused.rejected} rejected, ${refused.skipped} skipped; see jobs and the warnings) — ` +
+    'start the servers, or choose servers whose flavor has shared storage'
+  );
+}
+
+export function stagesLine(stages: Stage[]): string {
+  return `Rollout: ${plural(stages.length, 'stage')} of ${stages.map((s) => s.to - s.from).join(', ')} servers`;
+}
+
+/** The dry-run plan: a line per stage for the servers it knows. */
+export function plannedStageLines(stages: Stage[], ids: string[], namesToo: boolean): string[] {
+  const lines = stages.map(
+    (s) => `Stage ${s.number}: ${plural(s.to - s.from, 'server')} (${listSome(ids.slice(s.from, s.to))})`,
+  );
+  if (namesToo) {
+    lines.push(
+      'Servers chosen by name are resolved at run time, so the stages of the real run may be larger',
+    );
+  }
+  return lines;
+}
+
+/** `max-failures 2`, or `max-failures 4% (2 of 60 servers)`. */
+export function budgetText(budget: Budget, allowed: number, chosen: number): string {
+  return 'count' in budget
+    ? `max-failures ${budget.count}`
+    : `max-failures ${budget.percent}% (${allowed} of ${plural(chosen, 'server')})`;
+}
+
+export function overBudgetReason(failures: number, budgetWords: string): string {
+  return `${plural(failures, 'server')} rejected or failed, more than ${budgetWords}`;
+}
+
+export function withinBudgetWarning(failures: string[], budgetWords: string): string {
+  return (
+    `${plural(failures.length, 'server')} rejected or failed, within ${budgetWords}: ${listSome(failures)} — ` +
+    'the step stays green; see jobs for each error'
+  );
+}
+
+export function timeoutReason(running: number, waitTimeoutSeconds: number): string {
+  return `${plural(running, 'job')} still running after wait-timeout ${waitTimeoutSeconds} s`;
+}
+
+export function skippedMessage(afterStage: number, reason: string): string {
+  return `not pushed: the rollout stopped after stage ${afterStage}: ${reason}`;
+}
+
+export function stoppedLine(stage: number, of: number, reason: string, skipped: number): string {
+  return `The rollout stopped after stage ${stage} of ${of}: ${reason}; ${skipped} skipped`;
+}
+
+/** The summary's stage lines (only with more than one stage). */
+export function stageSummaryLines(stages: StageReport[], of: number, skippedLater: number): string[] {
+  const lines = stages.map(
+    (s) =>
+      `- Stage ${s.number}: ${plural(s.servers, 'server')} — ${s.succeeded} succeeded, ${s.failed} failed` +
+      (s.unfinished ? `, ${s.unfinished} unfinished` : ''),
+  );
+  const stopped = stages.find((s) => s.stopped);
+  if (stopped?.stopped) lines.push(`- ${stoppedLine(stopped.number, of, stopped.stopped, skippedLater)}`);
+  return lines;
+}
