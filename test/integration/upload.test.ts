@@ -24,7 +24,7 @@ let emu: Emulator;
 let dir: string;
 let test: TestContext;
 
-function tarFile(name: string, size: number): { file: string; md5: string; size: number } {
+function tarFile(name: string, size: number): { file: string; md5: string; sha256: string; size: number } {
   const content = Buffer.alloc(size);
   for (let i = 0; i < size; i += 4096) content.writeUInt32LE((i * 2654435761) >>> 0, i);
   const data = buildTar([
