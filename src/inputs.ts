@@ -60,7 +60,7 @@ export interface InputSource {
 }
 
 /** The defaults written in action.yml, applied here too when an input comes back empty. */
-const DEFAULTS: Record<string, string> = {
+export const DEFAULTS: Record<string, string> = {
   preflight: 'true',
   'max-failures': '0',
   'upload-concurrency': '16',
@@ -74,12 +74,15 @@ const DEFAULTS: Record<string, string> = {
   summary: 'true',
 };
 
+const AK_ENV = ['HUAWEI_CLOUD_ACCESS_KEY_ID', 'HUAWEICLOUD_SDK_AK'];
+const SK_ENV = ['HUAWEI_CLOUD_SECRET_ACCESS_KEY', 'HUAWEICLOUD_SDK_SK'];
+
 /** Environment variables tried, in order, when an input is empty. */
 const ENV_FALLBACKS: Record<string, string[]> = {
   region: ['HUAWEI_CLOUD_REGION'],
   'project-id': ['HUAWEI_CLOUD_PROJECT_ID'],
-  'access-key-id': ['HUAWEI_CLOUD_ACCESS_KEY_ID', 'HUAWEICLOUD_SDK_AK'],
-  'secret-access-key': ['HUAWEI_CLOUD_SECRET_ACCESS_KEY', 'HUAWEICLOUD_SDK_SK'],
+  'access-key-id': AK_ENV,
+  'secret-access-key': SK_ENV,
   'security-token': ['HUAWEI_CLOUD_SECURITY_TOKEN', 'HUAWEICLOUD_SDK_SECURITY_TOKEN'],
 };
 
@@ -140,11 +143,21 @@ export function readConfig(src: InputSource): Config {
   const [cphEndpoint, obsEndpoint, iamEndpoint] = [endpoint('cph'), endpoint('obs'), endpoint('iam')];
 
   if (v.problems.length > 0) throw new InputError(v.problems);
-  // Without problems, region and credentials were found and every endpoint is set (or derived from the region).
+  // Each reader returns a value or reports a problem, so with no problems these are all set
+  // (an endpoint is given or derived from the region). The check lets the types say so too.
+  if (
+    region === undefined ||
+    signIn === undefined ||
+    cphEndpoint === undefined ||
+    obsEndpoint === undefined ||
+    iamEndpoint === undefined
+  ) {
+    throw new Error('readConfig: a required input was neither read nor reported as a problem');
+  }
   return {
-    region: region!,
+    region,
     projectId,
-    signIn: signIn!,
+    signIn,
     bucket,
     objectPath,
     file,
@@ -164,9 +177,9 @@ export function readConfig(src: InputSource): Config {
     skipUnchanged,
     dryRun,
     summary,
-    cphEndpoint: cphEndpoint!,
-    obsEndpoint: obsEndpoint!,
-    iamEndpoint: iamEndpoint!,
+    cphEndpoint,
+    obsEndpoint,
+    iamEndpoint,
   };
 }
 
@@ -305,7 +318,7 @@ class Validation {
         );
       }
     }
-    const [akEnv, skEnv] = [ENV_FALLBACKS['access-key-id']!, ENV_FALLBACKS['secret-access-key']!];
+    const [akEnv, skEnv] = [AK_ENV, SK_ENV];
     if (!ak) {
       this.report(
         'access-key-id',

@@ -407,7 +407,7 @@ describe('every input refuses malformed values before any request', () => {
   it('the table covers every input of action.yml', () => {
     const inputsSection =
       readFileSync(path.join(REPO_ROOT, 'action.yml'), 'utf8').split(/^outputs:/m)[0] ?? '';
-    const inputs = [...inputsSection.matchAll(/^ {2}([a-z-]+):$/gm)].map((m) => m[1] as string);
+    const inputs = [...inputsSection.matchAll(/^ {2}([a-z-]+):\r?$/gm)].map((m) => m[1] as string);
     expect(inputs).toHaveLength(28);
     const covered = new Set(ROWS.flatMap((r) => r.names));
     expect(inputs.filter((name) => !covered.has(name))).toEqual([]);

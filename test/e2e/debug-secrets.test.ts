@@ -119,7 +119,11 @@ describe('with RUNNER_DEBUG=1 and temporary credentials', () => {
     const puts = emu.requestsFor('PutObject');
     expect(puts.length).toBeGreaterThan(0);
     expect(puts.every((r) => r.status === 403 && r.errorCode === 'SignatureDoesNotMatch')).toBe(true);
-    expect(failureLine(result)).toContain('SignatureDoesNotMatch');
+    const line = failureLine(result);
+    expect(line).toContain('SignatureDoesNotMatch');
+    // The echo reached the action, which showed it with the token blanked out.
+    expect(line).toMatch(/StringToSign: PUT/);
+    expect(line).toMatch(/x-obs-security-token:\*\*\*/);
     expect(emu.requestsFor('PushShareFiles')).toEqual([]);
     expectNothingLeftBehind(emu, { uploadFailed: true });
   });
@@ -177,7 +181,7 @@ describe('the secret scan', () => {
     const forbidden = /\brunAction\b|\bDIST_ENTRY\b|child_process|\bspawn(Sync)?\(/; // scan-guard
     for (const file of files) {
       const source = readFileSync(path.join(e2e, file), 'utf8')
-        .split('\n')
+        .split(/\r?\n/)
         .filter((line) => !line.includes('scan-guard'))
         .join('\n');
       expect(source, `${file} must import run from action-fixture`).toMatch(

@@ -14,8 +14,8 @@ import { type Emulator, startEmulator } from '../emulator/index.js';
 import { BUCKET, baseInputs, failureLine, jobsOutput, OBJECT, run } from '../helpers/action-fixture.js';
 import { expectNothingLeftBehind } from '../helpers/emulator-checks.js';
 import {
-  closedPort,
   type ForwardProxy,
+  refusingPort,
   startForwardProxy,
   startTlsFront,
   type TlsFront,
@@ -124,11 +124,11 @@ describe('through a forward proxy', () => {
   });
 
   it('lower-case http_proxy wins over HTTP_PROXY when both are set', async () => {
-    const dead = await closedPort();
+    const dead = await refusingPort();
     const result = await run({
       inputs: fullRun(emu.url),
-      env: { http_proxy: proxy.url, HTTP_PROXY: `http://127.0.0.1:${dead}` },
-    });
+      env: { http_proxy: proxy.url, HTTP_PROXY: `http://127.0.0.1:${dead.port}` },
+    }).finally(() => dead.close());
     expectFullRunSucceeded(result);
     expectProxied(`127.0.0.1:${emu.port}`);
   });
@@ -231,23 +231,30 @@ describe('a dead proxy', () => {
     ['HTTP_PROXY', 'http://'],
     ['HTTPS_PROXY', 'https://'],
   ])('%s on a closed port fails the step with a message pointing at the proxy settings', async (name) => {
-    const dead = await closedPort();
+    const dead = await refusingPort();
     const https = name === 'HTTPS_PROXY';
     const result = await run({
       // The first request is the push: refused by nothing listening, it surely never left.
       inputs: baseInputs(emu, endpoints(https ? front.url : emu.url)),
       env: {
-        [name]: `http://127.0.0.1:${dead}`,
+        [name]: `http://127.0.0.1:${dead.port}`,
         CPH_PUBLISH_MAX_ATTEMPTS: '2',
         ...(https ? { NODE_EXTRA_CA_CERTS: front.caFile } : {}),
       },
-    });
+    }).finally(() => dead.close());
     expect(result.code).not.toBe(0);
     expect(emu.requests).toEqual([]);
     const line = failureLine(result);
     expect(line).toMatch(/ECONNREFUSED/);
     expect(line).toContain(name);
     expect(line).toMatch(/NO_PROXY/);
+    // A refused connection surely sent nothing, so the push was tried again, as often as allowed
+    // (2 attempts here) and no more: one retry notice, for the second attempt.
+    const retries = result.stdout.match(
+      /CPH PushShareFiles: cannot reach .*\(ECONNREFUSED\); retrying in \S+ s \(attempt \d of 2\)/g,
+    );
+    expect(retries).toHaveLength(1);
+    expect(retries?.[0]).toContain('(attempt 2 of 2)');
     // Nothing was pushed and nothing is reported as pushed.
     expect(jobsOutput(result).map((j) => j.status)).toEqual(['rejected', 'rejected', 'rejected']);
   });

@@ -47,21 +47,37 @@ describe('waiting for the jobs', () => {
   });
 
   it('treats an undocumented status as running, with one warning', async () => {
+    // Jobs end when the test moves their clock on: once the action has seen status 3.
+    emu.jobClock.freeze();
     emu.phones.set('srv-0001', { runningStatus: 3, durationMs: 2500 });
-    const result = await run({ inputs: baseInputs(emu) });
+    const result = await run({
+      inputs: baseInputs(emu),
+      onLine: (line) => {
+        if (line.startsWith('::warning::') && line.includes('status 3')) emu.jobClock.advance(2500);
+      },
+    });
     expect(result.code, result.stdout).toBe(0);
     const warnings = result.stdout
-      .split('\n')
+      .split(/\r?\n/)
       .filter((l) => l.startsWith('::warning::') && l.includes('status 3'));
     expect(warnings).toHaveLength(1);
     expect(jobsOutput(result)[0]?.status).toBe('succeeded');
   });
 
   it('logs the counts on every change', async () => {
+    // Two jobs end after the first count, the third after the second: events, not timing.
+    emu.jobClock.freeze();
     emu.phones.set('srv-0003', { durationMs: 3500 });
-    const result = await run({ inputs: baseInputs(emu) });
+    const result = await run({
+      inputs: baseInputs(emu),
+      onLine: (line) => {
+        if (line.startsWith('Jobs: 0 succeeded, 0 failed, 3 running')) emu.jobClock.advance(1500);
+        if (line.startsWith('Jobs: 2 succeeded, 0 failed, 1 running')) emu.jobClock.advance(2000);
+      },
+    });
     expect(result.code, result.stdout).toBe(0);
-    const lines = result.stdout.split('\n').filter((l) => l.startsWith('Jobs: '));
+    const lines = result.stdout.split(/\r?\n/).filter((l) => l.startsWith('Jobs: '));
+    expect(lines[0]).toMatch(/^Jobs: 0 succeeded, 0 failed, 3 running \(of 3\)/);
     expect(lines.some((l) => l.startsWith('Jobs: 2 succeeded, 0 failed, 1 running (of 3)'))).toBe(true);
     expect(lines.at(-1)).toMatch(/^Jobs: 3 succeeded, 0 failed, 0 running \(of 3\)/);
     // No line repeats the previous counts within 30 s.

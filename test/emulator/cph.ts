@@ -1,12 +1,13 @@
 /**
  * Cloud Phone: PushShareFiles, ListJobs, ShowJob, ListCloudPhoneServers, ListCloudPhoneModels. A
- * job's status is computed from the real clock whenever it is asked for, from the behaviour its
- * server had when the job was created.
+ * job's status is computed from the job clock (real time unless a test froze it) whenever it is
+ * asked for, from the behaviour its server had when the job was created.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { JobClock } from './job-clock.js';
 import type { ObsStore } from './obs.js';
 import type {
   EmulatorSettings,
@@ -49,7 +50,7 @@ export interface EmulatedJob {
   requestId: string;
   bucket: string;
   objectPath: string;
-  /** Real clock, ms. */
+  /** Job clock, ms. */
   createdAt: number;
   /** Emulator clock (skew applied) at creation, for begin_time/end_time. */
   reportedStart: number;
@@ -150,6 +151,7 @@ export class CphState {
     /** The fleet (live): empty means any server id is a phone that takes the push. */
     readonly servers: ServerDef[] = [],
     readonly phoneModels: PhoneModelDef[] = [],
+    private readonly jobClock: JobClock = new JobClock(),
   ) {}
 
   /**
@@ -159,8 +161,9 @@ export class CphState {
   endedAt(job: EmulatedJob): number | undefined {
     if (job.outcome === 'stuck') return undefined;
     if (job.unpack && job.outcome === 'success') return job.unpack.endedAt;
-    const end = job.reportedStart + job.durationMs;
-    return end <= this.clock() ? end : undefined;
+    // Ended by the job clock (which a test may freeze), reported on the emulator clock.
+    const ended = this.jobClock.now() - job.createdAt >= job.durationMs;
+    return ended ? job.reportedStart + job.durationMs : undefined;
   }
 
   /** Every push and every job end so far, in time order (pushes first at equal times). */
@@ -221,7 +224,7 @@ export class CphState {
   }
 
   /** Jobs of this server that are running now. */
-  runningCount(serverId: string, now = Date.now()): number {
+  runningCount(serverId: string, now = this.jobClock.now()): number {
     return this.jobs.filter((j) => j.serverId === serverId && isRunning(this.view(j, now).status)).length;
   }
 
@@ -229,7 +232,7 @@ export class CphState {
     return this.byId.get(jobId);
   }
 
-  view(job: EmulatedJob, now = Date.now()): JobView {
+  view(job: EmulatedJob, now = this.jobClock.now()): JobView {
     const base: JobView = {
       job_id: job.jobId,
       server_id: job.serverId,
@@ -364,7 +367,7 @@ export class CphState {
     if (serverIds.some((id) => typeof id !== 'string'))
       return this.invalid(req, 'server_ids must hold strings');
 
-    const now = Date.now();
+    const now = this.jobClock.now();
     const object = this.obs.storedObject(bucket, objectPath);
     const objectMissing = this.settings.requireObject && !object;
     const jobs: Array<Record<string, string>> = [];
@@ -538,7 +541,7 @@ export class CphState {
     const limit = limitText === undefined ? 100 : Number(limitText);
     const offset = offsetText === undefined ? 0 : Number(offsetText);
     const wanted = ids ? new Set(ids) : undefined;
-    const now = Date.now();
+    const now = this.jobClock.now();
     const jobs = this.jobs
       .filter((j) => j.projectId === projectId && !j.hidden && (!wanted || wanted.has(j.requestId)))
       .slice(offset, offset + limit)

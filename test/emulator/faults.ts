@@ -55,7 +55,7 @@ export function describeFault(action: FaultAction): string {
       return `delay:${action.ms}`;
     case 'refuse':
     case 'refuse-after':
-      return `${action.kind}:${action.ms}`;
+      return `${action.kind}:${action.ms ?? 'held'}`;
     default:
       return action.kind;
   }

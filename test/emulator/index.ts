@@ -17,6 +17,7 @@ import { CphState } from './cph.js';
 import { Faults } from './faults.js';
 import { defaultIdentityProvider, Federation, type IdentityProviderDef } from './federation.js';
 import { GitHubOidc, ID_TOKEN_PATH } from './github-oidc.js';
+import { JobClock } from './job-clock.js';
 import { ObsStore } from './obs.js';
 import { EmulatorServer } from './server.js';
 import type {
@@ -50,6 +51,7 @@ export {
   type GitHubOidc,
   subjectOf,
 } from './github-oidc.js';
+export { JobClock } from './job-clock.js';
 export type { MultipartUpload, ObjectInfo, ObsStore, StoredObject } from './obs.js';
 export type * from './types.js';
 
@@ -86,6 +88,10 @@ export interface Emulator {
   readonly faults: Faults;
   /** Live settings: change `clockSkewMs`, `requireObject`, … between requests. */
   readonly settings: EmulatorSettings;
+  /** The clock jobs run on: `freeze()` it and `advance()` it to decide when jobs end. */
+  readonly jobClock: JobClock;
+  /** Listen again after a `refuse` / `refuse-after` fault without `ms` (no-op when listening). */
+  listenAgain(): Promise<void>;
   /** Accepted credentials (mutable). */
   readonly credentials: Credential[];
   /** IAM projects (mutable): make zero or two match a region to test the lookup's errors. */
@@ -111,6 +117,8 @@ export interface Emulator {
    * projects, open uploads, and objects (unless `keepObjects`).
    */
   reset(options?: { keepObjects?: boolean }): void;
+  /** Requests still being handled: a `delay` fault goes on (a push included) after the client gave up. */
+  inFlight(): number;
   /** Forget the recorded requests only. */
   clearRequests(): void;
   close(): Promise<void>;
@@ -178,7 +186,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const dataDir = mkdtempSync(join(options.dataDir ?? tmpdir(), 'cph-emulator-'));
   const obs = new ObsStore(join(dataDir, 'objects'), settings, options.buckets ?? [DEFAULT_BUCKET]);
-  const cph = new CphState(settings, phones, () => projects, obs, clock, servers, phoneModels);
+  const jobClock = new JobClock();
+  const cph = new CphState(settings, phones, () => projects, obs, clock, servers, phoneModels, jobClock);
   const server = new EmulatorServer(
     { settings, credentials, projects, faults, cph, obs, requests, github, federation },
     host,
@@ -202,6 +211,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     cph,
     faults,
     settings,
+    jobClock,
+    listenAgain: () => server.listenAgain(),
     credentials,
     projects,
     servers,
@@ -226,9 +237,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       Object.assign(settings, initialSettings(options));
       fillFromOptions();
       cph.reset();
+      jobClock.reset();
       obs.reset({ keepObjects: resetOptions.keepObjects === true });
       server.reset();
     },
+    inFlight: () => server.active,
     clearRequests() {
       requests.length = 0;
     },

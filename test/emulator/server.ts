@@ -203,6 +203,8 @@ export class EmulatorServer {
   readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private seq = 0;
+  /** Requests whose handling has not finished (a delayed one goes on after its client gave up). */
+  active = 0;
   private refuseTimer: NodeJS.Timeout | undefined;
   private refusing = false;
   private closed = false;
@@ -215,7 +217,10 @@ export class EmulatorServer {
     keepAliveTimeoutMs: number,
   ) {
     this.server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
-      void this.onRequest(req, res);
+      this.active++;
+      void this.onRequest(req, res).finally(() => {
+        this.active--;
+      });
     });
     this.server.keepAliveTimeout = keepAliveTimeoutMs;
     this.server.on('connection', (socket: Socket) => {
@@ -255,26 +260,47 @@ export class EmulatorServer {
     this.seq = 0;
   }
 
-  /** Stop accepting connections for `ms`, then listen again on the same port. `keep` stays open (refuse-after). */
-  private refuse(ms: number, keep?: Socket): void {
+  /** Listen again now, after a refusal (held or timed). */
+  listenAgain(): Promise<void> {
+    if (!this.refusing || this.closed) return Promise.resolve();
+    this.relistening ??= new Promise<void>((resolve) => {
+      this.relistened = resolve;
+      if (this.refuseTimer) clearTimeout(this.refuseTimer);
+      this.relisten();
+    });
+    return this.relistening;
+  }
+
+  private relistening: Promise<void> | undefined;
+  private relistened: (() => void) | undefined;
+
+  private relisten(): void {
+    this.refuseTimer = undefined;
+    if (this.closed) return;
+    const retry = () => {
+      // The port was taken meanwhile (rare): try again shortly.
+      this.refuseTimer = setTimeout(() => this.relisten(), 50);
+    };
+    this.server.once('error', retry);
+    this.server.listen(this.port, this.host, () => {
+      this.server.off('error', retry);
+      this.refusing = false;
+      this.relistened?.();
+      this.relistened = undefined;
+      this.relistening = undefined;
+    });
+  }
+
+  /**
+   * Stop accepting connections for `ms` (or until `listenAgain()`), then listen again on the same
+   * port. `keep` stays open (refuse-after).
+   */
+  private refuse(ms: number | undefined, keep?: Socket): void {
     if (this.refusing || this.closed) return;
     this.refusing = true;
     this.server.close();
     for (const socket of this.sockets) if (socket !== keep) socket.destroy();
-    const relisten = () => {
-      this.refuseTimer = undefined;
-      if (this.closed) return;
-      const retry = () => {
-        // The port was taken meanwhile (rare): try again shortly.
-        this.refuseTimer = setTimeout(relisten, 50);
-      };
-      this.server.once('error', retry);
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', retry);
-        this.refusing = false;
-      });
-    };
-    this.refuseTimer = setTimeout(relisten, ms);
+    if (ms !== undefined) this.refuseTimer = setTimeout(() => this.relisten(), ms);
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -587,10 +613,13 @@ export class EmulatorServer {
       await drainBody(req, bodyStats);
       await this.pause(fault);
       let extra = '';
+      let message = auth.reason;
       if (auth.stringToSign !== undefined && settings.echoCanonicalRequest) {
         extra = `<StringToSign>${auth.stringToSign.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</StringToSign>`;
+        // In the message too, where a client shows it (the element alone would never be seen).
+        message += `, StringToSign: ${auth.stringToSign}`;
       }
-      const response = obsErrorResponse(auth.status, auth.code, auth.reason, record.requestId, extra);
+      const response = obsErrorResponse(auth.status, auth.code, message, record.requestId, extra);
       if (req.method === 'HEAD') delete response.body;
       return finish(response);
     }

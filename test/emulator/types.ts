@@ -108,13 +108,17 @@ export type FaultAction =
   | { kind: 'drop' }
   /** Handle the request fully (side effects happen), then destroy the socket without answering. */
   | { kind: 'drop-after' }
-  /** Drop this request, close the listener and every open socket for `ms`, then listen again on the same port. */
-  | { kind: 'refuse'; ms: number }
+  /**
+   * Drop this request, close the listener and every open socket for `ms`, then listen again on the
+   * same port. Without `ms`, until the test calls `emu.listenAgain()` (on an event, not a timer).
+   */
+  | { kind: 'refuse'; ms?: number }
   /**
    * Handle and answer this request (with `Connection: close`), but close the listener and every
-   * other socket first, for `ms`: the client's NEXT request meets ECONNREFUSED, certainly unsent.
+   * other socket first, for `ms` (or until `emu.listenAgain()`): the client's NEXT request meets
+   * ECONNREFUSED, certainly unsent.
    */
-  | { kind: 'refuse-after'; ms: number };
+  | { kind: 'refuse-after'; ms?: number };
 
 export interface FaultRule {
   op: Op | Op[] | '*';

@@ -109,7 +109,7 @@ export function jobsOutput(result: ActionRun): Array<{
 export function failureLine(result: ActionRun): string {
   return (
     result.stdout
-      .split('\n')
+      .split(/\r?\n/)
       .filter((l) => l.startsWith('::error::'))
       .pop() ?? ''
   );

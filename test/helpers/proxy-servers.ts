@@ -11,7 +11,12 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  connect as netConnect,
+  type Socket,
+} from 'node:net';
 import path from 'node:path';
 import { createProxy } from 'proxy';
 
@@ -157,10 +162,30 @@ export async function startTlsFront(target: string, dir: string): Promise<TlsFro
   };
 }
 
-/** A port that nothing listens on (bound, then closed again). */
-export async function closedPort(): Promise<number> {
-  const server = createHttpServer();
-  const port = await listen(server);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/**
+ * A loopback port on which nothing listens, held for as long as the test needs it: it is the
+ * local end of an open connection to a throw-away server, so the system hands it to no one
+ * else, yet a connection to it is refused. (Freeing a port and reusing its number would let
+ * another process take it in between.)
+ */
+export async function refusingPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createNetServer((socket) => socket.on('error', () => {}));
+  const destroySockets = trackSockets(server as unknown as Server);
+  await listen(server as unknown as Server);
+  const { port: serverPort } = server.address() as AddressInfo;
+  const client = netConnect({ host: '127.0.0.1', port: serverPort });
+  client.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('error', reject);
+  });
+  const port = client.localPort as number;
+  const closeServer = closer(server as unknown as Server, destroySockets);
+  return {
+    port,
+    close: async () => {
+      client.destroy();
+      await closeServer();
+    },
+  };
 }

@@ -24,10 +24,13 @@ export interface ActionRun {
   durationMs: number;
 }
 
-/** Parses the GITHUB_OUTPUT file format: `name<<DELIM\nvalue\nDELIM\n` (and plain `name=value`). */
+/**
+ * Parses the GITHUB_OUTPUT file format: `name<<DELIM\nvalue\nDELIM\n` (and plain `name=value`),
+ * with `\n` or `\r\n` line ends (the toolkit writes `os.EOL`, which is `\r\n` on Windows).
+ */
 export function parseOutputFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const lines = text.split('\n');
+  const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
     const heredoc = /^([^=<]+)<<(.+)$/.exec(line);
@@ -49,6 +52,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;
+  /** Called with each line the action writes to stdout, as it writes it: tests act on events. */
+  onLine?: (line: string) => void;
   /** Called once the action's process is running (to send it signals, say). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -101,8 +106,14 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
+  let partial = '';
   child.stdout.on('data', (d) => {
     stdout += d;
+    if (!options.onLine) return;
+    partial += d;
+    const lines = partial.split(/\r?\n/);
+    partial = lines.pop() ?? '';
+    for (const line of lines) options.onLine(line);
   });
   child.stderr.on('data', (d) => {
     stderr += d;

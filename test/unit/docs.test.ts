@@ -61,7 +61,7 @@ function parseActionYml(text: string): ActionFile {
   let blockIndent: number | undefined;
   let blockTarget: { record: Record<string, string>; key: string } | undefined;
 
-  text.split('\n').forEach((line, index) => {
+  text.split(/\r?\n/).forEach((line, index) => {
     const where = `action.yml line ${index + 1}`;
     const indent = line.length - line.trimStart().length;
     if (blockIndent !== undefined) {
@@ -138,7 +138,7 @@ function tableCells(row: string): string[] {
 
 /** The rows (without header and separator) of the first table under `## <heading>`. */
 function tableUnder(markdown: string, heading: string): string[][] {
-  const lines = markdown.split('\n');
+  const lines = markdown.split(/\r?\n/);
   const start = lines.findIndex((line) => line.trim() === `## ${heading}`);
   if (start === -1) throw new Error(`no '## ${heading}' heading`);
   const rows: string[][] = [];
@@ -173,7 +173,7 @@ function githubSlug(heading: string): string {
 function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   let inFence = false;
-  for (const line of markdown.split('\n')) {
+  for (const line of markdown.split(/\r?\n/)) {
     if (/^\s*```/.test(line)) inFence = !inFence;
     const heading = !inFence && /^#{1,6} (.+)$/.exec(line);
     if (heading) anchors.add(githubSlug(heading[1] as string));
@@ -191,7 +191,7 @@ function codeBlocks(markdown: string, langs: string[]): string[] {
 
 /** Keys under `with:` of every step in `yaml` that uses this action (`uses: ./` or `…/cph-publish@…`). */
 function actionWithKeys(yaml: string): Array<{ line: number; keys: string[] }> {
-  const lines = yaml.split('\n');
+  const lines = yaml.split(/\r?\n/);
   const indentOf = (line: string) => line.length - line.trimStart().length;
   const found: Array<{ line: number; keys: string[] }> = [];
   lines.forEach((line, i) => {
@@ -473,7 +473,7 @@ describe('workflows', () => {
 
   it.each(files)('%s pins every action by full commit SHA with its version in a comment', (file) => {
     const unpinned = read(`${dir}/${file}`)
-      .split('\n')
+      .split(/\r?\n/)
       .filter((line) => /^\s*(- )?uses:/.test(line))
       .map((line) => line.trim().replace(/^- /, ''))
       .filter((line) => !/^uses: (\.\/|[\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+)\s*$/.test(line));

@@ -424,7 +424,8 @@ describe('authentication over HTTP', () => {
     async function expectObsError(res: Awaited<ReturnType<typeof send>>, status: number, code: string) {
       expect(res.status).toBe(status);
       expect(res.headers['x-obs-error-code']).toBe(code);
-      expect(res.headers['x-obs-request-id']).toBeTruthy();
+      expect(res.headers['x-obs-request-id']).toBe(emu.requests.at(-1)?.requestId);
+      expect(res.headers['x-obs-request-id']).toMatch(/^[0-9A-F]{32}$/);
       expect(res.text).toContain(`<Code>${code}</Code>`);
       expect(res.text).toContain(`<RequestId>${res.headers['x-obs-request-id']}</RequestId>`);
       expect(res.text).not.toContain(DEFAULT_CREDENTIALS.secretAccessKey);

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apigPrepare, md5Base64, obsPrepare, type PreparedRequest, send } from '../emulator/client.js';
 import {
   apigError,
@@ -157,13 +156,16 @@ describe('fault injection', () => {
     });
 
     it('lets the client time out while the push still happens', async () => {
-      emu.faults.add({ op: 'PushShareFiles', action: { kind: 'delay', ms: 250 } });
+      emu.faults.add({ op: 'PushShareFiles', action: { kind: 'delay', ms: 1500 } });
       const err = await errorOf(send(pushReq(['s1', 's2']), { timeoutMs: 80 }));
       expect(err.name).toBe('TimeoutError');
       expect(emu.cph.jobs).toHaveLength(0);
-      await sleep(300);
-      expect(emu.cph.jobs.map((j) => j.serverId)).toEqual(['s1', 's2']);
-      expect(emu.requests[0]).toMatchObject({ fault: 'delay:250', aborted: true });
+      // The push lands once the delay is over: wait for that event, not for a guessed time.
+      await vi.waitFor(() => expect(emu.cph.jobs.map((j) => j.serverId)).toEqual(['s1', 's2']), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      expect(emu.requests[0]).toMatchObject({ fault: 'delay:1500', aborted: true });
     });
   });
 
@@ -189,18 +191,29 @@ describe('fault injection', () => {
   });
 
   describe('refuse', () => {
-    it('refuses connections for a while, then listens again on the same port', async () => {
-      emu.faults.add({ op: 'HeadObject', action: { kind: 'refuse', ms: 300 } });
+    it('refuses connections until told to listen again, then listens on the same port', async () => {
+      emu.faults.add({ op: 'HeadObject', action: { kind: 'refuse' } });
       const first = await errorOf(send(headReq()));
       expect(first.code).toBe('UND_ERR_SOCKET');
       const during = await errorOf(send(listReq()));
       expect(during.code).toBe('ECONNREFUSED');
-      await sleep(400);
+      expect((await errorOf(send(listReq()))).code).toBe('ECONNREFUSED');
+      await emu.listenAgain();
       expect((await send(headReq())).status).toBe(200);
       expect(emu.requests.map((r) => [r.op, r.fault])).toEqual([
-        ['HeadObject', 'refuse:300'],
+        ['HeadObject', 'refuse:held'],
         ['HeadObject', undefined],
       ]);
+    });
+
+    it('with ms, listens again by itself', async () => {
+      emu.faults.add({ op: 'HeadObject', action: { kind: 'refuse', ms: 50 } });
+      expect((await errorOf(send(headReq()))).code).toBe('UND_ERR_SOCKET');
+      await vi.waitFor(async () => expect((await send(headReq())).status).toBe(200), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      expect(emu.requests[0]?.fault).toBe('refuse:50');
     });
   });
 });

@@ -96,7 +96,8 @@ describe('OBS', () => {
       expect(res.status).toBe(404);
       expect(res.text).toBe('');
       expect(res.headers['x-obs-error-code']).toBe('NoSuchKey');
-      expect(res.headers['x-obs-request-id']).toBeTruthy();
+      expect(res.headers['x-obs-request-id']).toBe(emu.requests.at(-1)?.requestId);
+      expect(res.headers['x-obs-request-id']).toMatch(/^[0-9A-F]{32}$/);
     });
 
     it('refuses a PUT whose Content-MD5 does not match (BadDigest) or is malformed (InvalidDigest)', async () => {

@@ -12,6 +12,7 @@ import {
   objectPathProblem,
   readConfig,
 } from '../../src/inputs.js';
+import { fuzzRuns } from '../helpers/fuzz.js';
 
 /** The AK/SK of a config that signs with keys. */
 function keys(config: Config): Credentials {
@@ -584,9 +585,10 @@ const BAD_INPUTS: BadRow[] = [
   },
   {
     name: 'file is a device',
-    inputs: { file: '/dev/null' },
+    // The null device of this OS (`\\.\nul` on Windows).
+    inputs: { file: os.devNull },
     input: 'file',
-    message: "'/dev/null' is not a regular file",
+    message: `'${os.devNull}' is not a regular file`,
   },
   {
     name: 'absolute file missing',
@@ -945,7 +947,7 @@ describe('readConfig: secrets', () => {
           }
         },
       ),
-      { numRuns: 300 },
+      { numRuns: fuzzRuns(300) },
     );
   });
 });
@@ -986,7 +988,7 @@ describe('bucket and object-path validators', () => {
       fc.property(names, (name) => {
         expect(bucketNameProblem(name) === undefined).toBe(referenceBucketOk(name));
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 
@@ -1024,7 +1026,7 @@ describe('bucket and object-path validators', () => {
       fc.property(keys, (key) => {
         expect(objectPathProblem(key) === undefined).toBe(referenceObjectPathOk(key));
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 

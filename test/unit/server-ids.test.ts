@@ -8,6 +8,7 @@ import {
   SERVER_ID_PATTERN,
   show,
 } from '../../src/server-ids.js';
+import { fuzzRuns } from '../helpers/fuzz.js';
 
 /** The single problem of the InputError thrown by `fn`. */
 function problemOf(fn: () => unknown): { input: string; message: string } {
@@ -259,7 +260,7 @@ describe('properties', () => {
         throwsOnlyInputError(() => parseServerIdsText(text));
         throwsOnlyInputError(() => parseServerIdsFile(text, 'f'));
       }),
-      { numRuns: 500 },
+      { numRuns: fuzzRuns(500) },
     );
   });
 
