@@ -26,12 +26,11 @@ import {
   DEFAULT_CREDENTIALS,
   DEFAULT_PROJECT_ID,
   type Emulator,
-  type RecordedRequest,
   startEmulator,
 } from '../test/emulator/index.js';
 import { buildTar } from '../test/helpers/tar-builder.js';
 import { actionEnv, DIST_ENTRY, emulatorInputs, REPO_ROOT, serverIds } from './lib/action-env.js';
-import { fleetScenario } from './lib/fleet-scenario.js';
+import { fleetScenario, rounds } from './lib/fleet-scenario.js';
 import {
   fileId,
   fixed,
@@ -71,25 +70,13 @@ async function freshEmulator(jobMs: number): Promise<Emulator> {
   return emu;
 }
 
-/** Poll requests grouped into rounds: a gap of more than half the interval starts a new round. */
-function rounds(requests: RecordedRequest[]): RecordedRequest[][] {
-  const out: RecordedRequest[][] = [];
-  let last = -Infinity;
-  for (const r of [...requests].sort((a, b) => a.time - b.time)) {
-    if (r.time - last > POLL_MS / 2) out.push([]);
-    out[out.length - 1]!.push(r);
-    last = r.time;
-  }
-  return out;
-}
-
 function lastJobEnd(emu: Emulator): number {
   return Math.max(...emu.cph.jobs.map((j) => j.createdAt + j.durationMs));
 }
 
 function figures(emu: Emulator, wallMs: number, endedAt: number, ok: boolean): RunFigures {
   const counts = emu.countByOp();
-  const polls = rounds(emu.requestsFor(['ListJobs', 'ShowJob']));
+  const polls = rounds(emu.requestsFor(['ListJobs', 'ShowJob']), POLL_MS);
   const listPerRound = polls.map((round) => round.filter((r) => r.op === 'ListJobs').length);
   const end = lastJobEnd(emu);
   const finalRound = polls[polls.length - 1];

@@ -38,11 +38,11 @@ function project() {
 }
 
 /** Poll requests grouped into rounds: a gap of more than half the interval starts a new round. */
-function rounds(requests: RecordedRequest[]): RecordedRequest[][] {
+export function rounds(requests: RecordedRequest[], pollMs = POLL_MS): RecordedRequest[][] {
   const out: RecordedRequest[][] = [];
   let last = -Infinity;
   for (const r of [...requests].sort((a, b) => a.time - b.time)) {
-    if (r.time - last > POLL_MS / 2) out.push([]);
+    if (r.time - last > pollMs / 2) out.push([]);
     out[out.length - 1]!.push(r);
     last = r.time;
   }

@@ -527,19 +527,9 @@ export class CphState {
     } else if (query['request_id'] !== undefined) {
       ids = [query['request_id']];
     }
-    const limitText = query['limit'];
-    const offsetText = query['offset'];
-    if (
-      limitText !== undefined &&
-      !(/^\d{1,3}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= 100)
-    ) {
-      return this.invalid(req, 'limit must be an integer from 1 to 100');
-    }
-    if (offsetText !== undefined && !/^\d{1,9}$/.test(offsetText)) {
-      return this.invalid(req, 'offset must be an integer >= 0');
-    }
-    const limit = limitText === undefined ? 100 : Number(limitText);
-    const offset = offsetText === undefined ? 0 : Number(offsetText);
+    const page = this.paging(req);
+    if ('status' in page) return page;
+    const { offset, limit } = page;
     const wanted = ids ? new Set(ids) : undefined;
     const now = this.jobClock.now();
     const jobs = this.jobs
