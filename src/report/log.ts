@@ -13,7 +13,7 @@ import { TarError } from '../tar/inspect.js';
 import type { FileScan } from '../tar/scan.js';
 import { sourceMappedStack } from '../util/stack.js';
 import { snippet } from '../util/text.js';
-import { isFailure, type RunReport, type ServerResult } from './results.js';
+import type { RunReport, ServerResult } from './results.js';
 
 const MiB = 1024 * 1024;
 
@@ -200,8 +200,4 @@ export function duplicatesLine(ids: readonly string[]): string {
   return ids.length === 1
     ? `server id ${ids[0]} is listed more than once; pushing to it once`
     : `${ids.length} server ids are listed more than once (${listIds(ids)}); pushing to each once`;
-}
-
-export function countFailures(servers: ServerResult[]): number {
-  return servers.filter((s) => isFailure(s.status)).length;
 }
