@@ -833,18 +833,24 @@ describe('readConfig: bad inputs', () => {
     expectNoSecretIn(problems, ...(secret ? [secret] : []));
   });
 
-  it('reports every problem at once, in input order, in one InputError', () => {
+  it('reports every problem at once, in input order and the knobs last, in one InputError', () => {
     let error: unknown;
     try {
       readConfig(
-        source({
-          region: 'nowhere',
-          'secret-access-key': '',
-          bucket: 'B',
-          'batch-size': '0',
-          'strict-layout': 'maybe',
-          'cph-endpoint': 'http://example.com',
-        }).src,
+        source(
+          {
+            region: 'nowhere',
+            'secret-access-key': '',
+            bucket: 'B',
+            'server-names': '游戏 生产',
+            'batch-size': '0',
+            'upload-concurrency': '65',
+            prune: 'true',
+            'strict-layout': 'maybe',
+            'cph-endpoint': 'http://example.com',
+          },
+          { CPH_PUBLISH_MAX_ATTEMPTS: '0' },
+        ).src,
       );
     } catch (e) {
       error = e;
@@ -855,12 +861,22 @@ describe('readConfig: bad inputs', () => {
       'secret-access-key',
       'region',
       'bucket',
+      'server-names',
       'batch-size',
+      'upload-concurrency',
       'strict-layout',
+      'prune',
       'cph-endpoint',
+      'env CPH_PUBLISH_MAX_ATTEMPTS',
     ]);
-    expect(message.split('\n')).toHaveLength(6);
+    expect(message.split('\n')).toHaveLength(10);
     expect(message).toContain("input 'batch-size': must be a whole number from 1 to 100, got '0'");
+    expect(message).toContain(
+      "input 'env CPH_PUBLISH_MAX_ATTEMPTS': must be a whole number from 1 to 10, got '0'",
+    );
+    expect(message).toContain(
+      "input 'upload-concurrency': must be 'auto' or a whole number from 1 to 64, got '65'",
+    );
   });
 
   it('still validates explicit endpoints when the region is missing', () => {
