@@ -3,14 +3,20 @@
  * from the region unless given).
  */
 
-import { baseUrl, field, fromEnv, optional, type Reader, show } from './reader.js';
+import { baseUrl, field, matching, optional, type Reader } from './reader.js';
 
-export const REGION_PATTERN = /^[a-z]{2,}(-[a-z]+)+-\d+$/;
-const PROJECT_ID_PATTERN = /^[0-9a-f]{32}$/;
-const any = (raw: string) => ({ value: raw });
-
-export const REGION = field('region', '', any, ['HUAWEI_CLOUD_REGION']);
-export const PROJECT_ID = field('project-id', '', any, ['HUAWEI_CLOUD_PROJECT_ID']);
+export const REGION = field(
+  'region',
+  '',
+  matching(/^[a-z]{2,}(-[a-z]+)+-\d+$/, "a region id such as 'cn-east-3'"),
+  ['HUAWEI_CLOUD_REGION'],
+);
+export const PROJECT_ID = field(
+  'project-id',
+  '',
+  matching(/^[0-9a-f]{32}$/, '32 lowercase hexadecimal characters'),
+  ['HUAWEI_CLOUD_PROJECT_ID'],
+);
 export const CPH_ENDPOINT = field('cph-endpoint', '', optional(baseUrl));
 export const OBS_ENDPOINT = field('obs-endpoint', '', optional(baseUrl));
 export const IAM_ENDPOINT = field('iam-endpoint', '', optional(baseUrl));
@@ -33,29 +39,14 @@ export interface Endpoints {
 
 /** `region` (required) and `project-id` (optional): the input, else the environment. */
 export function readPlace(r: Reader): Partial<Place> {
-  const region = r.find(REGION);
-  if (!region) {
+  const region = r.readWithEnv(REGION);
+  if (!region && !r.hasProblem(REGION.name)) {
     r.report(
       REGION.name,
       "is required: set the 'region' input or the HUAWEI_CLOUD_REGION environment variable, e.g. 'cn-east-3'",
     );
-  } else if (!REGION_PATTERN.test(region.value)) {
-    r.report(
-      REGION.name,
-      `must be a region id such as 'cn-east-3', got ${show(region.value)}${fromEnv(region)}`,
-    );
   }
-  const project = r.find(PROJECT_ID);
-  if (project && !PROJECT_ID_PATTERN.test(project.value)) {
-    r.report(
-      PROJECT_ID.name,
-      `must be 32 lowercase hexadecimal characters, got ${show(project.value)}${fromEnv(project)}`,
-    );
-  }
-  return {
-    region: region && REGION_PATTERN.test(region.value) ? region.value : undefined,
-    projectId: project?.value,
-  };
+  return { region: region?.value, projectId: r.readWithEnv(PROJECT_ID)?.value };
 }
 
 /** Each endpoint as given, else derived from a valid region; undefined when neither is possible. */

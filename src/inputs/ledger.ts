@@ -28,19 +28,17 @@ export function readLedger(
   others: { wait: boolean | undefined; objectPath: string | undefined },
 ): LedgerSettings | undefined {
   const raw = r.raw(LEDGER);
-  let ledger: string | undefined;
-  let ledgerOk = true;
-  if (raw && raw === others.objectPath) {
+  // Checked before the key rules: a ledger at the tar's key would end in `.tar`, and "must end in
+  // '.json'" would hide the real mistake.
+  const isTheTar = raw !== '' && raw === others.objectPath;
+  if (isTheTar) {
     r.report(
       LEDGER.name,
       `must not be the object of 'object-path' (${show(raw)}): writing the ledger would overwrite the tar; ` +
         "use a key of its own such as 'releases/ledger.json'",
     );
-    ledgerOk = false;
-  } else {
-    ledger = r.read(LEDGER);
-    ledgerOk = !raw || ledger !== undefined;
   }
+  const ledger = isTheTar ? undefined : r.read(LEDGER);
   const skipCurrent = r.read(SKIP_CURRENT);
   const prune = r.read(PRUNE);
   if (raw && others.wait === false) {
@@ -56,7 +54,7 @@ export function readLedger(
         "set 'ledger' to an OBS object key such as 'releases/ledger.json', or set 'prune: false'",
     );
   }
-  if (!ledgerOk) return undefined;
+  if (raw && ledger === undefined) return undefined;
   const read = whole({ skipCurrent, prune });
   return read && { ledger, ...read };
 }

@@ -93,6 +93,21 @@ export class Reader {
     return parsed.value;
   }
 
+  /**
+   * The value of `field` from the input, else from its environment variables; undefined when found
+   * nowhere (no problem reported: the caller knows whether that is one) or after reporting its problem.
+   */
+  readWithEnv<T>(field: Field<T>): { value: T } | undefined {
+    const found = this.find(field);
+    if (!found) return undefined;
+    const parsed = field.parse(found.value);
+    if ('problem' in parsed) {
+      for (const message of [parsed.problem].flat()) this.report(field.name, `${message}${fromEnv(found)}`);
+      return undefined;
+    }
+    return { value: parsed.value };
+  }
+
   /** An explicit input beats the environment; an empty variable counts as unset. */
   find(field: Field<unknown>): Found | undefined {
     const value = this.raw(field);

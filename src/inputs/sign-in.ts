@@ -4,7 +4,7 @@
  * message about it exists.
  */
 
-import { type Found, field, fromEnv, matching, type Reader } from './reader.js';
+import { type Field, type Found, field, fromEnv, matching, type Parsed, type Reader } from './reader.js';
 
 /**
  * AK/SK as the inputs give them. The same shape as the signers' credentials (`huawei/`), declared
@@ -21,19 +21,25 @@ export type SignIn =
   | { method: 'keys'; credentials: StaticKeys }
   | { method: 'keyless'; identityProvider: string; audience: string | undefined };
 
-/** Printable ASCII without space: anything else in a key would corrupt a header or the signature. */
-const CREDENTIAL_PATTERN = /^[\x21-\x7e]+$/;
-const any = (raw: string) => ({ value: raw });
+/**
+ * Printable ASCII without space: anything else in a key would corrupt a header or the signature.
+ * The problem never shows the value: it is secret.
+ */
+function credential(raw: string): Parsed<string> {
+  return /^[\x21-\x7e]+$/.test(raw)
+    ? { value: raw }
+    : { problem: 'contains white space, control or non-ASCII characters' };
+}
 
-export const ACCESS_KEY_ID = field('access-key-id', '', any, [
+export const ACCESS_KEY_ID = field('access-key-id', '', credential, [
   'HUAWEI_CLOUD_ACCESS_KEY_ID',
   'HUAWEICLOUD_SDK_AK',
 ]);
-export const SECRET_ACCESS_KEY = field('secret-access-key', '', any, [
+export const SECRET_ACCESS_KEY = field('secret-access-key', '', credential, [
   'HUAWEI_CLOUD_SECRET_ACCESS_KEY',
   'HUAWEICLOUD_SDK_SK',
 ]);
-export const SECURITY_TOKEN = field('security-token', '', any, [
+export const SECURITY_TOKEN = field('security-token', '', credential, [
   'HUAWEI_CLOUD_SECURITY_TOKEN',
   'HUAWEICLOUD_SDK_SECURITY_TOKEN',
 ]);
@@ -77,11 +83,11 @@ export function readSignIn(r: Reader): SignIn | undefined {
         '(keyless through the identity provider, or AK/SK)',
     );
   }
-  const fromEnv = KEY_FIELDS.flatMap((f) => (f.env ?? []).filter((name) => r.env(name)));
-  for (const name of fromEnv) r.secret(r.env(name) as string);
-  if (given.length === 0 && fromEnv.length > 0) {
+  const envKeys = KEY_FIELDS.flatMap((f) => (f.env ?? []).filter((name) => r.env(name)));
+  for (const name of envKeys) r.secret(r.env(name) as string);
+  if (given.length === 0 && envKeys.length > 0) {
     r.warn(
-      `signing in through identity provider '${idp}'; the keys in the environment (${fromEnv.join(', ')}) are ignored`,
+      `signing in through identity provider '${idp}'; the keys in the environment (${envKeys.join(', ')}) are ignored`,
     );
   }
   const identityProvider = r.read(IDENTITY_PROVIDER);
@@ -96,16 +102,17 @@ function readKeys(r: Reader): StaticKeys | undefined {
   const token = r.find(SECURITY_TOKEN);
   for (const found of [ak, sk, token]) if (found) r.secret(found.value);
 
-  const checks: [string, Found | undefined][] = [
-    [ACCESS_KEY_ID.name, ak],
-    [SECRET_ACCESS_KEY.name, sk],
-    [SECURITY_TOKEN.name, token],
+  const checks: [Field<string>, Found | undefined][] = [
+    [ACCESS_KEY_ID, ak],
+    [SECRET_ACCESS_KEY, sk],
+    [SECURITY_TOKEN, token],
   ];
-  for (const [name, found] of checks) {
-    if (found && !CREDENTIAL_PATTERN.test(found.value)) {
+  for (const [f, found] of checks) {
+    const parsed = found ? f.parse(found.value) : { value: '' };
+    if (found && 'problem' in parsed) {
       r.report(
-        name,
-        `contains white space, control or non-ASCII characters${fromEnv(found)}; ` +
+        f.name,
+        `${parsed.problem}${fromEnv(found)}; ` +
           'copy the value again without spaces or line breaks (the value is not shown because it is secret)',
       );
     }
