@@ -3,10 +3,11 @@
  * run does with it (`skip-current`, `prune`).
  */
 
-import { boolean, field, optional, type Parsed, type Reader, show, whole } from './reader.js';
+import { boolean, checkedBy, field, optional, type Reader, show, whole } from './reader.js';
 import { objectKeyProblem } from './upload.js';
 
-export const LEDGER = field('ledger', '', optional(ledgerKey));
+/** The rules of `object-path`, but ending in `.json`. */
+export const LEDGER = field('ledger', '', optional(checkedBy((key) => objectKeyProblem(key, '.json'))));
 export const SKIP_CURRENT = field('skip-current', 'true', boolean);
 export const PRUNE = field('prune', 'false', boolean);
 
@@ -57,10 +58,4 @@ export function readLedger(
   if (raw && ledger === undefined) return undefined;
   const read = whole({ skipCurrent, prune });
   return read && { ledger, ...read };
-}
-
-/** The rules of `object-path`, but ending in `.json`. */
-function ledgerKey(raw: string): Parsed<string> {
-  const problem = objectKeyProblem(raw, '.json');
-  return problem ? { problem: `${problem}, got ${show(raw)}` } : { value: raw };
 }
