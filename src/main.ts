@@ -8,11 +8,11 @@
 import * as core from '@actions/core';
 import { staticCredentials } from './auth/credentials.js';
 import { checkIdTokenEnvironment, keylessCredentials } from './auth/keyless.js';
-import { CancelledError, InputError } from './errors.js';
+import { CancelledError } from './errors.js';
 import { chooseServers as pickServers } from './fleet/choose.js';
 import { preflight } from './fleet/preflight.js';
 import { allowedFailures, overBudget, planStages } from './fleet/stages.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from './http/retry.js';
+import { type RetryPolicy, sleep } from './http/retry.js';
 import { createDispatcher } from './http/transport.js';
 import type { ClientContext } from './huawei/context.js';
 import {
@@ -25,7 +25,7 @@ import {
 import { resolveProjectId } from './huawei/iam.js';
 import { ObsClient } from './huawei/obs.js';
 import type { UnsignedContext } from './huawei/unsigned.js';
-import { type Config, readConfig } from './inputs.js';
+import { type Config, readConfig } from './inputs/index.js';
 import { type PushTarget, pushInBatches, serverResult } from './jobs/push.js';
 import { countOutcomes, type TrackedJob, waitForJobs } from './jobs/wait.js';
 import { Redactor } from './redact.js';
@@ -62,11 +62,10 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
       },
     });
     writeSummary = config.summary;
-    const tuning = knobs(env);
     report = newReport(config, env);
     // Keyless sign-in cannot work without the job's ID token: say so before anything else (dry run too).
     if (config.signIn.method === 'keyless') checkIdTokenEnvironment(env);
-    await publish(config, report, { redactor, signal: cancel.signal, ...tuning });
+    await publish(config, report, { redactor, signal: cancel.signal, ...config.tuning });
   } catch (error) {
     const cancelled = error instanceof CancelledError || cancel.signal.aborted;
     const line = text.failureLine(cancelled ? cancel.signal.reason : error, redactor);
@@ -451,7 +450,8 @@ async function upload(
       key: config.objectPath,
       scan,
       skipUnchanged: config.skipUnchanged,
-      concurrency: config.uploadConcurrency,
+      // `auto` (adapting to the link) is the upload's own default.
+      concurrency: config.uploadConcurrency === 'auto' ? undefined : config.uploadConcurrency,
       signal: ctx.signal,
     },
     {
@@ -538,30 +538,4 @@ async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
   } finally {
     core.endGroup();
   }
-}
-
-/** Tuning knobs for tests and unusual networks; not inputs, since the contract fixes those. */
-function knobs(env: NodeJS.ProcessEnv): { timeoutMs: number; retry: RetryPolicy } {
-  const num = (name: string, fallback: number, min: number, max: number) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new InputError([
-        {
-          input: `env ${name}`,
-          message: `must be a whole number from ${min} to ${max}, got '${raw.slice(0, 40)}'`,
-        },
-      ]);
-    }
-    return value;
-  };
-  return {
-    timeoutMs: num('CPH_PUBLISH_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
-    retry: {
-      maxAttempts: num('CPH_PUBLISH_MAX_ATTEMPTS', DEFAULT_RETRY_POLICY.maxAttempts, 1, 10),
-      baseDelayMs: num('CPH_PUBLISH_RETRY_BASE_MS', DEFAULT_RETRY_POLICY.baseDelayMs, 0, 60_000),
-      maxDelayMs: DEFAULT_RETRY_POLICY.maxDelayMs,
-    },
-  };
 }

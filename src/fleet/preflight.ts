@@ -31,7 +31,9 @@ function storageOf(model: PhoneModel | undefined): Storage {
   } catch {
     return 'not-json';
   }
-  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) return 'not-json';
+  // `null`, `5`, `"text"` and `[]` are JSON too, and `in` throws on the first two: anything but an
+  // object is as unreadable as broken JSON (a warning, the server still pushed).
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return 'not-json';
   return 'max_share_disk_size_g' in spec ? 'shared' : 'none';
 }
 

@@ -5,7 +5,7 @@
 
 import { CancelledError, InputError, ServiceError, SignInError } from '../errors.js';
 import { JOB_FAILURE_HINT } from '../hints.js';
-import type { Config } from '../inputs.js';
+import type { Config } from '../inputs/index.js';
 import type { BatchEvent } from '../jobs/push.js';
 import type { WaitCounts } from '../jobs/wait.js';
 import type { Redactor } from '../redact.js';

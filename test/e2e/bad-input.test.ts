@@ -2,7 +2,7 @@
  * Hostile and malformed inputs, across every input of action.yml, against dist/index.js: each is
  * refused with a non-zero exit before any request, and the failure line names the input (and
  * never shows a secret). The rows run four at a time against one emulator, whose recording must
- * stay empty. Parser property tests live in test/unit/inputs.test.ts and server-ids.test.ts.
+ * stay empty. Parser property tests live in test/unit/inputs/.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -285,7 +285,37 @@ const ROWS: Row[] = [
     inputs: { 'max-failures': '2.5' },
   },
   { name: 'upload-concurrency 0', names: ['upload-concurrency'], inputs: { 'upload-concurrency': '0' } },
-  { name: 'upload-concurrency 33', names: ['upload-concurrency'], inputs: { 'upload-concurrency': '33' } },
+  { name: 'upload-concurrency 65', names: ['upload-concurrency'], inputs: { 'upload-concurrency': '65' } },
+  {
+    name: "upload-concurrency 'AUTO' (only 'auto')",
+    names: ['upload-concurrency'],
+    inputs: { 'upload-concurrency': 'AUTO' },
+  },
+  {
+    name: "server-names pattern with a full-width comma '游戏，生产'",
+    names: ['server-names'],
+    inputs: { 'server-names': '游戏，生产' },
+  },
+  // ledger, skip-current, prune
+  {
+    name: "ledger that is no .json 'state/ledger.tar'",
+    names: ['ledger'],
+    inputs: { ledger: 'state/ledger.tar' },
+  },
+  { name: 'ledger with a leading /', names: ['ledger'], inputs: { ledger: '/state/ledger.json' } },
+  {
+    name: 'ledger equal to object-path',
+    names: ['ledger'],
+    inputs: { ledger: 'releases/app.tar', 'object-path': 'releases/app.tar' },
+  },
+  {
+    name: 'ledger with wait: false',
+    names: ['ledger'],
+    inputs: { ledger: 'state/ledger.json', wait: 'false' },
+  },
+  { name: "skip-current 'yes'", names: ['skip-current'], inputs: { 'skip-current': 'yes' } },
+  { name: 'prune without ledger', names: ['prune'], inputs: { prune: 'true' } },
+  { name: "prune 'on'", names: ['prune'], inputs: { prune: 'on', ledger: 'state/ledger.json' } },
   { name: 'batch-size 0', names: ['batch-size'], inputs: { 'batch-size': '0' } },
   { name: 'batch-size 1.5', names: ['batch-size'], inputs: { 'batch-size': '1.5' } },
   { name: "batch-size 'ten'", names: ['batch-size'], inputs: { 'batch-size': 'ten' } },
@@ -387,6 +417,12 @@ const ROWS: Row[] = [
     names: ['env CPH_PUBLISH_MAX_ATTEMPTS'],
     env: { CPH_PUBLISH_MAX_ATTEMPTS: '0' },
   },
+  {
+    name: 'a bad knob and a bad input at once: both named in one line',
+    names: ['batch-size', 'env CPH_PUBLISH_RETRY_BASE_MS'],
+    inputs: { 'batch-size': '0' },
+    env: { CPH_PUBLISH_RETRY_BASE_MS: '60001' },
+  },
 ];
 
 let emu: Emulator;
@@ -408,7 +444,7 @@ describe('every input refuses malformed values before any request', () => {
     const inputsSection =
       readFileSync(path.join(REPO_ROOT, 'action.yml'), 'utf8').split(/^outputs:/m)[0] ?? '';
     const inputs = [...inputsSection.matchAll(/^ {2}([a-z-]+):\r?$/gm)].map((m) => m[1] as string);
-    expect(inputs).toHaveLength(28);
+    expect(inputs).toHaveLength(31);
     const covered = new Set(ROWS.flatMap((r) => r.names));
     expect(inputs.filter((name) => !covered.has(name))).toEqual([]);
     expect(ROWS.length).toBeGreaterThanOrEqual(40);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, readConfig } from '../../src/inputs.js';
+import { DEFAULTS, readConfig } from '../../src/inputs/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -51,8 +51,10 @@ const REQUIRED: Record<string, string> = {
 
 describe('defaults', () => {
   it('action.yml is read: it declares the inputs with defaults this test knows of', () => {
-    expect(withDefault.length).toBeGreaterThanOrEqual(11);
+    expect(withDefault.length).toBeGreaterThanOrEqual(13);
     expect(declared['wait-timeout']).toBe('1800');
+    expect(declared['upload-concurrency']).toBe('auto');
+    expect(declared['ledger']).toBe('');
     expect(declared['bucket']).toBe('');
   });
 

@@ -287,6 +287,9 @@ describe('action.yml, as the docs test reads it', () => {
       'rollout',
       'max-failures',
       'upload-concurrency',
+      'ledger',
+      'skip-current',
+      'prune',
       'batch-size',
       'wait',
       'wait-timeout',
@@ -395,7 +398,8 @@ describe('README', () => {
   });
 
   it('documents every environment variable the action reads', () => {
-    const sources = ['src/main.ts', 'src/inputs.ts'].map(read).join('\n');
+    const inputFiles = readdirSync(path.join(ROOT, 'src/inputs')).map((f) => `src/inputs/${f}`);
+    const sources = ['src/main.ts', ...inputFiles].map(read).join('\n');
     const names = new Set(sources.match(/\b(?:CPH_PUBLISH|HUAWEI_CLOUD|HUAWEICLOUD_SDK)_[A-Z_]+\b/g));
     expect(names.size).toBeGreaterThanOrEqual(10);
     for (const name of names) expect(readme, name).toContain(`\`${name}\``);

@@ -20,6 +20,16 @@ describe('globToRegExp: whole names, case-sensitive', () => {
     ['a*b*c', 'aXXbYYcd', false],
     ['exact', 'exact', true],
     ['exact', 'exactly', false],
+    // Names of any script: `?` is one character (code point), not one UTF-16 unit.
+    ['游戏-*', '游戏-生产-01', true],
+    ['游戏-*', '我的游戏-01', false],
+    ['游戏-??', '游戏-生产', true],
+    ['游戏-??', '游戏-生产环境', false],
+    ['华东.云手机', '华东.云手机', true],
+    ['华东.云手机', '华东X云手机', false],
+    ['*-𠀋?', '服务器-𠀋1', true],
+    ['сервер-?', 'сервер-1', true],
+    ['サーバー*', 'サーバー東京', true],
   ])('%s against %s → %s', (pattern, name, matches) => {
     expect(globToRegExp(pattern).test(name)).toBe(matches);
   });
@@ -87,5 +97,21 @@ describe('chooseServers', () => {
 
   it('patterns that match nothing choose nothing', () => {
     expect(chooseServers([], { include: ['nope-*'], exclude: [] }, list)).toEqual([]);
+  });
+});
+
+describe('chooseServers: Chinese names', () => {
+  const list = [
+    server('cn-1', '游戏-生产-01'),
+    server('cn-2', '游戏-测试-01'),
+    server('cn-3', '游戏-生产-02'),
+    server('cn-4', '游戏-生产-灰度'),
+  ];
+
+  it('matches and excludes by Chinese patterns, in list order', () => {
+    expect(chooseServers([], { include: ['游戏-生产-*'], exclude: ['游戏-生产-灰度'] }, list)).toEqual([
+      { id: 'cn-1', name: '游戏-生产-01', given: false },
+      { id: 'cn-3', name: '游戏-生产-02', given: false },
+    ]);
   });
 });

@@ -15,6 +15,11 @@ const models: PhoneModel[] = [
   { name: 'garbled', extendSpec: 'max_share_disk_size_g=64' },
   { name: 'array', extendSpec: '[1,2]' },
   { name: 'empty', extendSpec: null },
+  // JSON, but not an object: `in` would throw on the first two.
+  { name: 'json-null', extendSpec: 'null' },
+  { name: 'json-number', extendSpec: '5' },
+  { name: 'json-string', extendSpec: '"max_share_disk_size_g"' },
+  { name: 'json-empty-array', extendSpec: '[]' },
 ];
 const fleet: FleetServer[] = [
   { id: 'run', name: 'n-run', status: 5, phoneModel: 'shared' },
@@ -27,6 +32,10 @@ const fleet: FleetServer[] = [
   { id: 'empty', name: 'n-empty', status: 5, phoneModel: 'empty' },
   { id: 'ghost', name: 'n-ghost', status: 5, phoneModel: 'gone' },
   { id: 'weird', name: 'n-weird', status: 42, phoneModel: 'shared' },
+  { id: 'jnull', name: 'n-jnull', status: 5, phoneModel: 'json-null' },
+  { id: 'jnumber', name: 'n-jnumber', status: 5, phoneModel: 'json-number' },
+  { id: 'jstring', name: 'n-jstring', status: 5, phoneModel: 'json-string' },
+  { id: 'jarray', name: 'n-jarray', status: 5, phoneModel: 'json-empty-array' },
 ];
 const given = (id: string): ChosenServer => ({ id, name: null, given: true });
 const named = (id: string): ChosenServer => ({ id, name: `n-${id}`, given: false });
@@ -83,6 +92,18 @@ describe('preflight verdicts', () => {
       'flavor empty has no extend_spec: cannot tell whether it has shared storage; pushing anyway to its 1 server (empty)',
       'flavor gone is not in the phone models list: cannot tell whether it has shared storage; pushing anyway to its 1 server (ghost)',
     ]);
+  });
+
+  it('pushes a server whose extend_spec is JSON but not an object, with the warning of an unreadable one', () => {
+    const chosen = [given('jnull'), given('jnumber'), named('jstring'), named('jarray')];
+    const { verdicts, unknownStorage } = preflight(chosen, fleet, models, where);
+    expect(verdicts).toEqual(chosen.map((server) => ({ server, verdict: 'push' })));
+    expect(unknownStorage.map(unknownStorageWarning)).toEqual(
+      ['json-null', 'json-number', 'json-string', 'json-empty-array'].map(
+        (flavor, i) =>
+          `flavor ${flavor} has an extend_spec that is not a JSON object: cannot tell whether it has shared storage; pushing anyway to its 1 server (${chosen[i]?.id})`,
+      ),
+    );
   });
 
   it('keeps the order of the servers chosen', () => {

@@ -1,14 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../../src/errors.js';
 import {
   mergeServerIds,
   parseServerIdsFile,
   parseServerIdsText,
   SERVER_ID_PATTERN,
-  show,
-} from '../../src/server-ids.js';
-import { fuzzRuns } from '../helpers/fuzz.js';
+} from '../../../src/inputs/server-ids.js';
+import { fuzzRuns } from '../../helpers/fuzz.js';
 
 /** The single problem of the InputError thrown by `fn`. */
 function problemOf(fn: () => unknown): { input: string; message: string } {
@@ -180,13 +179,6 @@ describe('mergeServerIds', () => {
 
   it('returns nothing for nothing', () => {
     expect(mergeServerIds([], [])).toEqual({ ids: [], duplicates: [] });
-  });
-});
-
-describe('show', () => {
-  it('quotes, escapes control characters and truncates to 80 characters', () => {
-    expect(show('a\tb\n')).toBe("'a\\tb\\n'");
-    expect(show('x'.repeat(100))).toBe(`'${'x'.repeat(80)}…'`);
   });
 });
 
