@@ -3,14 +3,15 @@
  *
  * Starts the emulator of CPH, IAM and OBS on a loopback port, builds a sample
  * tar (data/ and cache/), runs the bundled dist/index.js exactly as a runner
- * would (INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY), then shows the
- * outputs, the job summary and what landed on each emulated phone.
+ * would (on Node 24, INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY,
+ * RUNNER_TEMP), then shows the outputs, the job summary, the report file and
+ * what landed on each emulated phone. Everything stays in .tmp/demo/.
  *
  * `npm run demo -- --keyless` signs in without keys instead: the emulator plays GitHub's ID-token
  * service too, and the action exchanges the job's ID token with IAM (identity provider
  * `github-actions`) for temporary credentials. No AK/SK is given to the action.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ import {
   DEFAULT_REGION,
   startEmulator,
 } from '../test/emulator/index.js';
-import { parseOutputFile } from '../test/helpers/run-action.js';
+import { inputEnv, parseOutputFile } from '../test/helpers/run-action.js';
 import { buildTar } from '../test/helpers/tar-builder.js';
 
 const { values: flags } = parseArgs({ options: { keyless: { type: 'boolean', default: false } } });
@@ -39,6 +40,25 @@ if (!existsSync(entry)) {
 }
 rmSync(work, { recursive: true, force: true });
 mkdirSync(path.join(work, 'phones'), { recursive: true });
+// The report file goes to RUNNER_TEMP, as on a runner; without it, to the machine's temp dir.
+const runnerTemp = path.join(work, 'runner-temp');
+mkdirSync(runnerTemp);
+
+/**
+ * The runtime of `runs.using: node24`: this Node when it is 24 or newer, else Node 24 from the npm
+ * registry through npx (cached after the first time), as scripts/test.mjs does for the tests.
+ */
+function node24(): string {
+  if (Number(process.versions.node.split('.')[0]) >= 24) return process.execPath;
+  console.log(bold(`Node ${process.versions.node} here; the action runs on Node 24: npx -y -p node@24 …`));
+  const out = execFileSync('npx', ['-y', '-p', 'node@24', '--', 'node', '-p', 'process.execPath'], {
+    encoding: 'utf8',
+    // npx is npx.cmd on Windows, which only a shell can start.
+    shell: process.platform === 'win32',
+  });
+  return out.trim().split(/\r?\n/).pop() as string;
+}
+const node = node24();
 
 // A sample bundle as a game team would build it: only data/ and cache/ at the top.
 const tarFile = path.join(work, 'game-1.2.3.tar');
@@ -105,23 +125,25 @@ const env: Record<string, string> = {
   PATH: process.env.PATH ?? '',
   GITHUB_OUTPUT: outputFile,
   GITHUB_STEP_SUMMARY: summaryFile,
+  RUNNER_TEMP: runnerTemp,
   GITHUB_WORKSPACE: root,
   GITHUB_REF: 'refs/tags/v1.2.3',
   GITHUB_SHA: '0000000000000000000000000000000000000000',
   GITHUB_REPOSITORY: 'example/game',
   // What the runner sets for a job with `permissions: id-token: write`.
   ...(keyless ? emulator.idTokenEnv : {}),
-  ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+  // INPUT_<NAME>, upper case with the hyphens kept, as the runner names them.
+  ...inputEnv(inputs),
 };
 
 console.log(
   bold(
-    `\n$ node dist/index.js   (file ${path.relative(root, tarFile)}, ${servers.length} servers, project id looked up through IAM, ` +
+    `\n$ node dist/index.js   (Node ${execFileSync(node, ['-v'], { encoding: 'utf8' }).trim()}, file ${path.relative(root, tarFile)}, ${servers.length} servers, project id looked up through IAM, ` +
       `${keyless ? 'signed in without keys' : 'signed in with AK/SK'})\n`,
   ),
 );
 const code = await new Promise<number | null>((resolve) => {
-  const child = spawn(process.execPath, [entry], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(node, [entry], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('close', resolve);
 });
 if (keyless) {
@@ -144,6 +166,13 @@ for (const [name, value] of Object.entries(parseOutputFile(readFileSync(outputFi
 }
 console.log(bold(`\nJob summary (${path.relative(root, summaryFile)}):\n`));
 console.log(readFileSync(summaryFile, 'utf8'));
+
+for (const name of readdirSync(runnerTemp)) {
+  const text = readFileSync(path.join(runnerTemp, name), 'utf8');
+  const preview = text.length > 600 ? `${text.slice(0, 600)}… (${text.length} characters)` : text;
+  console.log(bold(`Report file (${path.relative(root, path.join(runnerTemp, name))}):`));
+  console.log(`${preview.trimEnd()}\n`);
+}
 
 console.log(bold('What landed on each emulated phone:'));
 const walk = (dir: string, prefix: string): string[] =>

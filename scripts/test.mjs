@@ -34,6 +34,8 @@ try {
   console.log(
     `\n${numPassedTests} passed, ${numFailedTests} failed${numPendingTests ? `, ${numPendingTests} skipped` : ''}`,
   );
+  // The suite's teardown fails the run too (a report file left in the temp dir, say): say so.
+  if (result.status !== 0 && numFailedTests === 0) console.log('but the run failed: see the messages above');
 } catch {
   console.log('\nno test report was written');
 }

@@ -1,9 +1,9 @@
 /**
  * The environment the runner gives `node dist/index.js`, as test/helpers/run-action.ts builds it
- * (inputs as INPUT_*, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files), for benches that spawn the
+ * (inputs as INPUT_*, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a RUNNER_TEMP), for benches that spawn the
  * action themselves to pick the Node binary and measure the process.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CREDENTIALS, DEFAULT_PROJECT_ID, type Emulator } from '../../test/emulator/index.js';
@@ -22,12 +22,17 @@ export function actionEnv(inputs: Record<string, string>, extra: Record<string, 
   const dir = mkdtempSync(path.join(tmpdir(), 'cph-bench-action-'));
   const outputFile = path.join(dir, 'output');
   const summaryFile = path.join(dir, 'summary');
+  // RUNNER_TEMP as on a runner, so the report file goes with the rest and not into the temp dir.
+  const runnerTemp = path.join(dir, 'runner-temp');
+  mkdirSync(runnerTemp);
   writeFileSync(outputFile, '');
   writeFileSync(summaryFile, '');
   const env: NodeJS.ProcessEnv = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR']) if (process.env[name]) env[name] = process.env[name];
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT'])
+    if (process.env[name]) env[name] = process.env[name];
   Object.assign(env, {
     GITHUB_OUTPUT: outputFile,
+    RUNNER_TEMP: runnerTemp,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_WORKSPACE: REPO_ROOT,
     GITHUB_REF: 'refs/tags/v1.2.3',

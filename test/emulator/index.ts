@@ -20,6 +20,7 @@ import { GitHubOidc, ID_TOKEN_PATH } from './github-oidc.js';
 import { JobClock } from './job-clock.js';
 import { ObsStore } from './obs.js';
 import { EmulatorServer } from './server.js';
+import type { StateSection } from './state.js';
 import type {
   Credential,
   EmulatorOptions,
@@ -53,6 +54,7 @@ export {
 } from './github-oidc.js';
 export { JobClock } from './job-clock.js';
 export type { MultipartUpload, ObjectInfo, ObsStore, StoredObject } from './obs.js';
+export { STATE_PATH, type StateSection } from './state.js';
 export type * from './types.js';
 
 export const DEFAULT_CREDENTIALS: Credential = {
@@ -92,6 +94,8 @@ export interface Emulator {
   readonly jobClock: JobClock;
   /** Listen again after a `refuse` / `refuse-after` fault without `ms` (no-op when listening). */
   listenAgain(): Promise<void>;
+  /** Sections added to `GET /_emulator/state` (state.ts), by name: each called per request. */
+  readonly stateSections: Map<string, StateSection>;
   /** Accepted credentials (mutable). */
   readonly credentials: Credential[];
   /** IAM projects (mutable): make zero or two match a region to test the lookup's errors. */
@@ -213,6 +217,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     settings,
     jobClock,
     listenAgain: () => server.listenAgain(),
+    stateSections: server.stateSections,
     credentials,
     projects,
     servers,

@@ -16,6 +16,7 @@ import type { Federation } from './federation.js';
 import { type GitHubOidc, ID_TOKEN_PATH } from './github-oidc.js';
 import { handleIam } from './iam.js';
 import { drainBody, type ObsStore, obsErrorResponse } from './obs.js';
+import { emulatorState, recentLimit, STATE_PATH, type StateSection } from './state.js';
 import type {
   Credential,
   EmulatorSettings,
@@ -210,6 +211,8 @@ export class EmulatorServer {
   private closed = false;
   private readonly lockouts = new Map<string, { failures: number; lockedUntil: number }>();
   port = 0;
+  /** Sections other parts of the emulator add to `GET /_emulator/state`, by name (state.ts). */
+  readonly stateSections = new Map<string, StateSection>();
 
   constructor(
     private readonly deps: ServerDeps,
@@ -317,6 +320,10 @@ export class EmulatorServer {
       // Malformed escapes: left out of the recording; the signature check reports them.
     }
     const method = (req.method ?? 'GET').toUpperCase();
+    if (rawPath === STATE_PATH) {
+      this.answerState(method, query, res);
+      return;
+    }
     const route = classify(method, rawPath, query, req.headers.host);
     this.seq += 1;
     const record: RecordedRequest = {
@@ -392,6 +399,25 @@ export class EmulatorServer {
         }).catch(() => {});
       }
     }
+  }
+
+  /** `GET /_emulator/state`: not a service call, so neither recorded nor hit by a fault. */
+  private answerState(method: string, query: Record<string, string>, res: ServerResponse): void {
+    let status = 200;
+    let body: unknown;
+    try {
+      if (method !== 'GET') {
+        status = 405;
+        body = { error: `${STATE_PATH} answers GET only, not ${method}` };
+      } else {
+        body = emulatorState(this.deps, this.stateSections, recentLimit(query['requests']));
+      }
+    } catch (err) {
+      status = 400;
+      body = { error: err instanceof Error ? err.message : String(err) };
+    }
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(`${JSON.stringify(body, null, 2)}\n`);
   }
 
   private faultResponse(action: Extract<FaultAction, { kind: 'status' }>): HandlerResponse {

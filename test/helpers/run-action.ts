@@ -76,9 +76,10 @@ export async function runAction(options: RunOptions): Promise<ActionRun> {
   writeFileSync(outputFile, '');
   writeFileSync(summaryFile, '');
   // A clean environment: nothing of this machine's proxy or Huawei settings leaks in
-  // unless the test puts it there.
+  // unless the test puts it there. The temp dir variables go through, so under Vitest anything
+  // the action puts in os.tmpdir() lands in the suite's own (test/helpers/suite-temp.ts).
   const base: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT'])
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT'])
     if (process.env[name]) base[name] = process.env[name] as string;
   const env: Record<string, string> = {
     ...base,

@@ -454,6 +454,90 @@ describe('links between the documents', () => {
   });
 });
 
+/**
+ * The paths the fenced block under `## Layout` names: a line at the left margin is a path from the
+ * root (`src/`, `bench/`); an entry indented by two spaces is a path under the last root that ends in
+ * `/`. Deeper lines continue a description. The first word of an entry is its path.
+ */
+function layoutPaths(markdown: string): string[] {
+  const start = markdown.search(/^## Layout$/m);
+  if (start === -1) throw new Error("no '## Layout' heading");
+  const block = /^```[^\n]*\n([\s\S]*?)^```/m.exec(markdown.slice(start));
+  if (!block) throw new Error("no code block under '## Layout'");
+  const paths: string[] = [];
+  let root = '';
+  for (const line of (block[1] as string).split(/\r?\n/)) {
+    const entry = /^( *)([\w.-]+(?:\/[\w.-]+)*\/?)(?: {2,}\S|$)/.exec(line);
+    const indent = line.length - line.trimStart().length;
+    if (!entry || indent > 2) continue;
+    const name = entry[2] as string;
+    if (indent === 0) {
+      paths.push(name);
+      root = name.endsWith('/') ? name : '';
+    } else if (root) {
+      paths.push(root + name);
+    }
+  }
+  return paths;
+}
+
+describe('CONTRIBUTING.md', () => {
+  const contributing = read('CONTRIBUTING.md');
+
+  it('names only files and folders that exist in its layout', () => {
+    const paths = layoutPaths(contributing);
+    expect(paths.length).toBeGreaterThanOrEqual(20);
+    expect(paths).toEqual(expect.arrayContaining(['src/', 'src/main.ts', 'test/', 'dist/']));
+    expect(paths.filter((p) => !existsSync(path.join(ROOT, p)))).toEqual([]);
+  });
+
+  it('reads the layout block the way it is written', () => {
+    const sample = [
+      '## Layout',
+      '',
+      '```',
+      'src/',
+      '  index.ts              entry point',
+      '  gone.ts               a file that was removed, and a description',
+      '                        that goes on over two lines',
+      '  http/retry.ts         backoff',
+      'test/',
+      '  unit/                 pure parts',
+      'dist/                   the bundle',
+      '```',
+      '',
+      '```',
+      'other/block.ts',
+      '```',
+    ].join('\n');
+    expect(layoutPaths(sample)).toEqual([
+      'src/',
+      'src/index.ts',
+      'src/gone.ts',
+      'src/http/retry.ts',
+      'test/',
+      'test/unit/',
+      'dist/',
+    ]);
+  });
+
+  it('names only src/ and test/ paths that exist, in the prose too', () => {
+    const named = [...contributing.matchAll(/`((?:src|test)\/[\w./-]+)`/g)].map((m) => m[1] as string);
+    expect(named.length).toBeGreaterThanOrEqual(5);
+    expect(named.filter((p) => !existsSync(path.join(ROOT, p)))).toEqual([]);
+  });
+});
+
+describe('SECURITY.md', () => {
+  it('lists the runtime dependencies package.json has, and only those', () => {
+    const line = /Runtime dependencies are few \(([^)]*)\)/.exec(read('SECURITY.md'));
+    expect(line, 'the sentence naming the runtime dependencies').not.toBeNull();
+    const named = [...(line?.[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+    expect(named.sort()).toEqual(Object.keys(pkg.dependencies).sort());
+  });
+});
+
 describe('CHANGELOG.md', () => {
   it('has an Unreleased section first, then one for the version in package.json', () => {
     const changelog = read('CHANGELOG.md');
