@@ -4,6 +4,7 @@
  */
 
 import { InputError } from './errors.js';
+import { show } from './util/text.js';
 
 /** A CPH server id: 1–32 letters, digits or `-`. */
 export const SERVER_ID_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
@@ -11,18 +12,8 @@ export const SERVER_ID_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
 const MAX_LISTED = 5;
 const ID_RULE = "A server id is 1 to 32 letters, digits or '-'";
 
-/** Quotes a user-supplied value for a message: escapes invisible characters and cuts it to `max`. */
-export function show(value: string, max = 80): string {
-  const chars = [...value];
-  const cut = chars.length > max ? chars.slice(0, max).join('') : value;
-  const escaped = cut.replace(/[^\x20-\x7e]/gu, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    return `\\u{${c.codePointAt(0)!.toString(16)}}`;
-  });
-  return `'${escaped}${chars.length > max ? '…' : ''}'`;
-}
+/** Kept here for the callers that quote inputs; the one copy is in util/text.ts. */
+export { show };
 
 /**
  * Ids separated by commas or white space (spaces, tabs, `\n`, `\r\n`); `#` starts a comment that runs

@@ -15,6 +15,7 @@ export const OUTPUT_FILL_ORDER = [
   'truncated-outputs',
   'failed-server-ids',
   'skipped-server-ids',
+  'current-server-ids',
   'succeeded-server-ids',
   'job-ids',
   'jobs',

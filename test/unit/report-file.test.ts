@@ -81,7 +81,13 @@ describe('outcomeOf', () => {
       ['running'],
       'cancelled',
     ],
-    ['dry run', { dryRun: true }, ['planned'], 'dry-run'],
+    ['dry run', { dryRun: true }, ['planned'], 'planned'],
+    // Green runs that waited are `succeeded` whatever else the servers are: the step is green.
+    ['waited, one server skipped by pre-flight', {}, ['succeeded', 'skipped'], 'succeeded'],
+    ['waited, one failure within max-failures', {}, ['succeeded', 'failed', 'rejected'], 'succeeded'],
+    ['waited, some servers already current', {}, ['current', 'succeeded'], 'succeeded'],
+    ['nothing to push: every server current', {}, ['current', 'current'], 'succeeded'],
+    ['not waited for, one server skipped', {}, ['submitted', 'skipped'], 'submitted'],
   ])('%s', (_, extra, statuses, outcome) => {
     expect(
       outcomeOf(

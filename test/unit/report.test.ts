@@ -55,6 +55,7 @@ describe('buildOutputs', () => {
         'report-file',
         'request-ids',
         'skipped-server-ids',
+        'current-server-ids',
         'succeeded-server-ids',
         'uploaded',
       ].sort(),
