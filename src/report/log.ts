@@ -38,31 +38,31 @@ export function listIds(ids: readonly string[], max = MAX_IDS_PER_LINE): string 
 
 /**
  * The one line the step fails with. Messages made elsewhere quote the service, paths and tar
- * entries, so each goes through `logSafe` here too (escaping twice changes nothing); an
- * unexpected error keeps its stack a frame a line, each line escaped.
+ * entries, so each is redacted and then escaped here (escaping twice changes nothing; redacting
+ * first means an escape can never split a secret the redactor would have found). An unexpected
+ * error keeps its stack a frame a line, each line escaped.
  */
 export function failureLine(error: unknown, redactor: Redactor): string {
+  const safe = (text: string) => logSafe(redactor.redact(text));
   if (error instanceof InputError) {
-    return `cph-publish: invalid input — ${error.problems.map((p) => `input '${p.input}': ${logSafe(p.message)}`).join('; ')}`;
+    // Input problems quote the values with `show`, already escaped; their own text may hold `::1`.
+    return `cph-publish: invalid input — ${error.problems.map((p) => `input '${p.input}': ${p.message}`).join('; ')}`;
   }
   if (error instanceof CancelledError) {
     return `cph-publish: the run was cancelled (${error.signalName}) — pushes already sent cannot be recalled; see the summary for what was pushed and what was skipped`;
   }
   if (error instanceof ServiceError || error instanceof SignInError) {
-    return redactor.redact(
-      `cph-publish: ${logSafe(error.message)}${error.hint ? ` — ${logSafe(error.hint)}` : ''}`,
-    );
+    return `cph-publish: ${safe(error.message)}${error.hint ? ` — ${safe(error.hint)}` : ''}`;
   }
-  if (error instanceof TarError || error instanceof RunFailure)
-    return redactor.redact(`cph-publish: ${logSafe(error.message)}`);
+  if (error instanceof TarError || error instanceof RunFailure) return `cph-publish: ${safe(error.message)}`;
   const what =
     error instanceof Error && error.stack
       ? sourceMappedStack(error.stack)
           .split(/\r\n|\n|\r/)
-          .map(logSafe)
+          .map(safe)
           .join('\n')
-      : logSafe(errorMessage(error));
-  return redactor.redact(`cph-publish: unexpected error: ${what}`);
+      : safe(errorMessage(error));
+  return `cph-publish: unexpected error: ${what}`;
 }
 
 /** A progress reporter that logs percent and MiB/s at most every 5 s. */

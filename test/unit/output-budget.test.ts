@@ -6,6 +6,7 @@ import {
   type OutputName,
   outputBytes,
 } from '../../src/report/output-budget.js';
+import { EMPTY_OUTPUTS } from '../../src/report/outputs.js';
 
 type Values = Parameters<typeof boundOutputs>[0];
 
@@ -41,6 +42,27 @@ describe('outputBytes', () => {
     ['jobs', '😀', 12],
   ])('%s = %j takes %i bytes', (name, value, bytes) => {
     expect(outputBytes(name, value)).toBe(bytes);
+  });
+});
+
+describe('OUTPUT_FILL_ORDER', () => {
+  it("is the contract's order, current-server-ids between skipped and succeeded", () => {
+    expect([...OUTPUT_FILL_ORDER]).toEqual([
+      'project-id',
+      'object-url',
+      'uploaded',
+      'request-ids',
+      'report-file',
+      'truncated-outputs',
+      'failed-server-ids',
+      'skipped-server-ids',
+      'current-server-ids',
+      'succeeded-server-ids',
+      'job-ids',
+      'jobs',
+    ]);
+    expect(Object.keys(EMPTY_OUTPUTS)).toEqual([...OUTPUT_FILL_ORDER]);
+    expect(EMPTY_OUTPUTS['current-server-ids']).toBe('[]');
   });
 });
 
