@@ -7,6 +7,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { InputError, type InputProblem } from '../errors.js';
+import { show } from '../util/text.js';
 
 export interface InputSource {
   /** Like `core.getInput`: `''` when unset. */
@@ -278,15 +279,5 @@ function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-/** Quotes a user-supplied value for a message: escapes invisible characters and cuts it to `max`. */
-export function show(value: string, max = 80): string {
-  const chars = [...value];
-  const cut = chars.length > max ? chars.slice(0, max).join('') : value;
-  const escaped = cut.replace(/[^\x20-\x7e]/gu, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    return `\\u{${c.codePointAt(0)!.toString(16)}}`;
-  });
-  return `'${escaped}${chars.length > max ? '…' : ''}'`;
-}
+/** Quoting a user-supplied value for a message: the one copy lives in util/text.ts. */
+export { show };

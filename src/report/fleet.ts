@@ -19,7 +19,8 @@ export interface StageReport {
   stopped?: string;
 }
 
-import { listIds as listSome, plural } from './log.js';
+import { logSafe, plural, pluralWord } from '../util/text.js';
+import { listIds as listSome } from './log.js';
 
 const UNKNOWN_STORAGE: Record<UnknownStorage['why'], string> = {
   'unknown-flavor': 'is not in the phone models list',
@@ -30,7 +31,7 @@ const UNKNOWN_STORAGE: Record<UnknownStorage['why'], string> = {
 /** One warning per flavor whose shared storage cannot be told; its servers are pushed anyway. */
 export function unknownStorageWarning(u: UnknownStorage): string {
   return (
-    `flavor ${u.flavor} ${UNKNOWN_STORAGE[u.why]}: cannot tell whether it has shared storage; pushing anyway ` +
+    `flavor ${logSafe(u.flavor)} ${UNKNOWN_STORAGE[u.why]}: cannot tell whether it has shared storage; pushing anyway ` +
     `to its ${plural(u.serverIds.length, 'server')} (${listSome(u.serverIds)})`
   );
 }
@@ -52,17 +53,17 @@ export function choiceLine(chosen: { given: number; byName: number }, listed: nu
 }
 
 function who(v: PreflightVerdict): string {
-  return v.server.name ? `${v.server.name} (${v.server.id})` : v.server.id;
+  return v.server.name ? `${logSafe(v.server.name)} (${logSafe(v.server.id)})` : logSafe(v.server.id);
 }
 
 /** One warning for the servers chosen by name that pre-flight skipped, at most 20 named. */
 export function skippedWarning(skipped: PreflightVerdict[]): string | undefined {
   if (!skipped.length) return undefined;
   const lines = skipped.map(
-    (v) => `${who(v)}: ${'reason' in v ? v.reason.replace(/^not running: /, '') : ''}`,
+    (v) => `${who(v)}: ${'reason' in v ? logSafe(v.reason.replace(/^not running: /, '')) : ''}`,
   );
   return (
-    `pre-flight: skipping ${plural(skipped.length, 'server')} chosen by name that ${skipped.length === 1 ? 'is' : 'are'} ` +
+    `pre-flight: skipping ${plural(skipped.length, 'server')} chosen by name that ${pluralWord(skipped.length, 'is', 'are')} ` +
     `not running — ${listSome(lines)}`
   );
 }
@@ -70,12 +71,24 @@ export function skippedWarning(skipped: PreflightVerdict[]): string | undefined 
 /** One warning for the servers pre-flight rejected (they count against max-failures). */
 export function rejectedWarning(rejected: PreflightVerdict[]): string | undefined {
   if (!rejected.length) return undefined;
-  const lines = rejected.map((v) => `${who(v)}: ${'reason' in v ? v.reason : ''}`);
+  const lines = rejected.map((v) => `${who(v)}: ${'reason' in v ? logSafe(v.reason) : ''}`);
   return `pre-flight: not pushing to ${plural(rejected.length, 'server')} that cannot take it — ${listSome(lines)}`;
 }
 
+/** `3 rejected, 1 skipped`: the counts that are not zero, joined; '' when all are. */
+function counted(parts: Array<[number, string]>): string {
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `${n} ${what}`)
+    .join(', ');
+}
+
 export function preflightLine(toPush: number, rejected: number, skipped: number): string {
-  return `Pre-flight: ${toPush} to push, ${rejected} rejected, ${skipped} skipped`;
+  const refused = counted([
+    [rejected, 'rejected'],
+    [skipped, 'skipped'],
+  ]);
+  return `Pre-flight: ${plural(toPush, 'server')} to push${refused ? `, ${refused}` : ''}`;
 }
 
 /** Why nothing is left to push; the run fails with it before uploading anything. */
@@ -86,19 +99,24 @@ export function nothingToPush(
 ): string {
   if (chosen === 0) {
     return (
-      `no server to push: no server name in the project matches server-names ${patterns.join(', ')} — ` +
+      `no server to push: no server name in the project matches server-names ${patterns.map(logSafe).join(', ')} — ` +
       'names match whole and case-sensitively (game-* matches game-01, not my-game-01)'
     );
   }
   return (
     `no server to push: pre-flight refused all ${plural(chosen, 'server')} chosen ` +
-    `(${refused.rejected} rejected, ${refused.skipped} skipped; see jobs and the warnings) — ` +
+    `(${counted([
+      [refused.rejected, 'rejected'],
+      [refused.skipped, 'skipped'],
+    ])}; see jobs and the warnings) — ` +
     'start the servers, or choose servers whose flavor has shared storage'
   );
 }
 
 export function stagesLine(stages: Stage[]): string {
-  return `Rollout: ${plural(stages.length, 'stage')} of ${stages.map((s) => s.to - s.from).join(', ')} servers`;
+  const sizes = stages.map((s) => s.to - s.from);
+  const last = sizes.length === 1 ? (sizes[0] ?? 0) : 2;
+  return `Rollout: ${plural(stages.length, 'stage')} of ${sizes.join(', ')} ${pluralWord(last, 'server')}`;
 }
 
 /** The dry-run plan: a line per stage for the servers it knows. */
@@ -137,11 +155,11 @@ export function timeoutReason(running: number, waitTimeoutSeconds: number): stri
 }
 
 export function skippedMessage(afterStage: number, reason: string): string {
-  return `not pushed: the rollout stopped after stage ${afterStage}: ${reason}`;
+  return `not pushed: the rollout stopped after stage ${afterStage}: ${logSafe(reason)}`;
 }
 
 export function stoppedLine(stage: number, of: number, reason: string, skipped: number): string {
-  return `The rollout stopped after stage ${stage} of ${of}: ${reason}; ${skipped} skipped`;
+  return `The rollout stopped after stage ${stage} of ${of}: ${logSafe(reason)}${skipped ? `; ${skipped} skipped` : ''}`;
 }
 
 /** The summary's stage lines (only with more than one stage). */

@@ -3,9 +3,19 @@
  * byte size so no one message can push the summary past GitHub's 1 MiB. Sizes are UTF-8 bytes,
  * as the summary file is written and as GitHub measures it.
  */
+import { logSafe } from '../util/text.js';
 
-export function escapeHtml(text: string): string {
+/** Markup and Markdown table characters as character references. */
+function htmlEntities(text: string): string {
   return text.replace(/[&<>"'`|]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * `text` safe in a summary cell: first `logSafe` (a new line in a cell would end the HTML block
+ * and let the rest render as Markdown), then markup escaped.
+ */
+export function escapeHtml(text: string): string {
+  return htmlEntities(logSafe(text));
 }
 
 export const ELLIPSIS = '…';
@@ -19,13 +29,14 @@ export function utf8Bytes(text: string): number {
  * it (whole characters, never half an escape or half a surrogate pair) followed by `…`.
  */
 export function escapeAndCut(text: string, maxBytes: number): { html: string; cut: boolean } {
-  const whole = escapeHtml(text);
+  const safe = logSafe(text);
+  const whole = htmlEntities(safe);
   if (utf8Bytes(whole) <= maxBytes) return { html: whole, cut: false };
   const room = maxBytes - utf8Bytes(ELLIPSIS);
   let html = '';
   let bytes = 0;
-  for (const char of text) {
-    const piece = escapeHtml(char);
+  for (const char of safe) {
+    const piece = htmlEntities(char);
     const size = utf8Bytes(piece);
     if (bytes + size > room) break;
     html += piece;

@@ -12,7 +12,7 @@ import type { Redactor } from '../redact.js';
 import { TarError } from '../tar/inspect.js';
 import type { FileScan } from '../tar/scan.js';
 import { sourceMappedStack } from '../util/stack.js';
-import { snippet } from '../util/text.js';
+import { errorMessage, logSafe, plural, snippet } from '../util/text.js';
 import type { RunReport, ServerResult } from './results.js';
 
 const MiB = 1024 * 1024;
@@ -20,38 +20,49 @@ const MiB = 1024 * 1024;
 /** Ends the run with one `setFailed` line once the report is complete. */
 export class RunFailure extends Error {}
 
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
+/** The one plural helper lives in util/text.ts; kept here for the callers that import it from the log. */
+export { plural };
 
 /**
  * Server ids in a log line: at most `max`, then "… and N more". A fleet has thousands of servers
  * and one line with all of them is megabytes long; the complete lists are in the outputs and the
- * report file. Every log line that lists ids goes through here.
+ * report file. Every log line that lists ids goes through here; each id is escaped (`logSafe`):
+ * ids chosen by name come from the service.
  */
 export const MAX_IDS_PER_LINE = 20;
 
 export function listIds(ids: readonly string[], max = MAX_IDS_PER_LINE): string {
-  return ids.length <= max
-    ? ids.join(', ')
-    : `${ids.slice(0, max).join(', ')} … and ${ids.length - max} more`;
+  const shown = ids.slice(0, max).map(logSafe).join(', ');
+  return ids.length <= max ? shown : `${shown} … and ${ids.length - max} more`;
 }
 
+/**
+ * The one line the step fails with. Messages made elsewhere quote the service, paths and tar
+ * entries, so each is redacted and then escaped here (escaping twice changes nothing; redacting
+ * first means an escape can never split a secret the redactor would have found). An unexpected
+ * error keeps its stack a frame a line, each line escaped.
+ */
 export function failureLine(error: unknown, redactor: Redactor): string {
+  const safe = (text: string) => logSafe(redactor.redact(text));
   if (error instanceof InputError) {
+    // Input problems quote the values with `show`, already escaped; their own text may hold `::1`.
     return `cph-publish: invalid input — ${error.problems.map((p) => `input '${p.input}': ${p.message}`).join('; ')}`;
   }
   if (error instanceof CancelledError) {
     return `cph-publish: the run was cancelled (${error.signalName}) — pushes already sent cannot be recalled; see the summary for what was pushed and what was skipped`;
   }
   if (error instanceof ServiceError || error instanceof SignInError) {
-    return redactor.redact(`cph-publish: ${error.message}${error.hint ? ` — ${error.hint}` : ''}`);
+    return `cph-publish: ${safe(error.message)}${error.hint ? ` — ${safe(error.hint)}` : ''}`;
   }
-  if (error instanceof TarError || error instanceof RunFailure)
-    return redactor.redact(`cph-publish: ${error.message}`);
-  return redactor.redact(
-    `cph-publish: unexpected error: ${error instanceof Error ? (error.stack ? sourceMappedStack(error.stack) : error.message) : String(error)}`,
-  );
+  if (error instanceof TarError || error instanceof RunFailure) return `cph-publish: ${safe(error.message)}`;
+  const what =
+    error instanceof Error && error.stack
+      ? sourceMappedStack(error.stack)
+          .split(/\r\n|\n|\r/)
+          .map(safe)
+          .join('\n')
+      : safe(errorMessage(error));
+  return `cph-publish: unexpected error: ${what}`;
 }
 
 /** A progress reporter that logs percent and MiB/s at most every 5 s. */
@@ -75,24 +86,24 @@ export function throttledProgress(
 
 export function inspectedLine(file: string, scan: FileScan, seconds: number): string {
   return (
-    `${file}: ${scan.tar.entries} entries, ${(scan.tar.totalBytes / MiB).toFixed(1)} MiB of file data, ` +
-    `top level: ${scan.tar.topLevel.join(', ') || '(none)'}; SHA-256 ${scan.sha256Hex}; read in ${seconds.toFixed(1)} s`
+    `${logSafe(file)}: ${plural(scan.tar.entries, 'entry', 'entries')}, ${(scan.tar.totalBytes / MiB).toFixed(1)} MiB of file data, ` +
+    `top level: ${scan.tar.topLevel.map(logSafe).join(', ') || '(none)'}; SHA-256 ${scan.sha256Hex}; read in ${seconds.toFixed(1)} s`
   );
 }
 
 export function uploadStartLine(file: string, size: number, bucket: string, key: string): string {
-  return `Uploading ${file} (${(size / MiB).toFixed(1)} MiB) to obs://${bucket}/${key}`;
+  return `Uploading ${logSafe(file)} (${(size / MiB).toFixed(1)} MiB) to obs://${logSafe(bucket)}/${logSafe(key)}`;
 }
 
 export function uploadDoneLine(
   size: number,
   result: { uploaded: boolean; seconds: number; multipart: boolean; parts: number; skipped?: string },
 ): string {
-  if (!result.uploaded) return `Upload skipped: ${result.skipped}`;
+  if (!result.uploaded) return `Upload skipped: ${logSafe(result.skipped ?? '')}`;
   const rate = size / MiB / Math.max(0.001, result.seconds);
   return (
     `Uploaded ${(size / MiB).toFixed(1)} MiB in ${result.seconds.toFixed(1)} s (${rate.toFixed(1)} MiB/s)` +
-    (result.multipart ? ` in ${result.parts} parts` : ' in one PUT')
+    (result.multipart ? ` in ${plural(result.parts, 'part')}` : ' in one PUT')
   );
 }
 
@@ -101,8 +112,8 @@ export function batchLine(event: BatchEvent): string {
     return `Batch ${event.index + 1} of ${event.of} failed (${plural(event.servers, 'server')})`;
   }
   return (
-    `Batch ${event.index + 1} of ${event.of}: ${plural(event.servers, 'server')}, request id ${event.requestId}, ` +
-    `${event.started} jobs started${event.rejected ? `, ${event.rejected} rejected` : ''}`
+    `Batch ${event.index + 1} of ${event.of}: ${plural(event.servers, 'server')}, request id ${logSafe(event.requestId)}, ` +
+    `${plural(event.started, 'job')} started${event.rejected ? `, ${event.rejected} rejected` : ''}`
   );
 }
 
@@ -116,29 +127,31 @@ export function planLines(config: Config, scan: FileScan | undefined): string[] 
   const lines: string[] = [];
   if (config.file && scan) {
     lines.push(
-      `Would upload ${config.file} (${scan.size} bytes, SHA-256 ${scan.sha256Hex}) to obs://${config.bucket}/${config.objectPath} ` +
-        `${scan.parts.length ? `in ${scan.parts.length} parts` : 'in one PUT'} via ${config.obsEndpoint.origin}` +
+      `Would upload ${logSafe(config.file)} (${plural(scan.size, 'byte')}, SHA-256 ${scan.sha256Hex}) to ${objectUrl(config)} ` +
+        `${scan.parts.length ? `in ${plural(scan.parts.length, 'part')}` : 'in one PUT'} via ${config.obsEndpoint.origin}` +
         (config.skipUnchanged ? ', skipped if the object already has this size and SHA-256' : ''),
     );
   } else {
-    lines.push(`Would use the existing object obs://${config.bucket}/${config.objectPath}`);
+    lines.push(`Would use the existing object ${objectUrl(config)}`);
   }
   lines.push(
     config.signIn.method === 'keyless'
-      ? `Would sign in without keys through identity provider ${config.signIn.identityProvider} ` +
-          `(audience ${config.signIn.audience ?? "GitHub's default"}): ACTIONS_ID_TOKEN_REQUEST_URL and ` +
+      ? `Would sign in without keys through identity provider ${logSafe(config.signIn.identityProvider)} ` +
+          `(audience ${config.signIn.audience === undefined ? "GitHub's default" : logSafe(config.signIn.audience)}): ACTIONS_ID_TOKEN_REQUEST_URL and ` +
           'ACTIONS_ID_TOKEN_REQUEST_TOKEN are present; no ID token is fetched in a dry run'
       : 'Would sign requests with the AK/SK given',
   );
   lines.push(
     config.projectId
-      ? `Project id: ${config.projectId}`
+      ? `Project id: ${logSafe(config.projectId)}`
       : `Project id: looked up through ${config.iamEndpoint.origin} for region ${config.region}`,
   );
   if (config.serverNames.include.length) {
     lines.push(
-      `Would also push to the servers named ${config.serverNames.include.join(', ')}` +
-        (config.serverNames.exclude.length ? ` except ${config.serverNames.exclude.join(', ')}` : '') +
+      `Would also push to the servers named ${config.serverNames.include.map(logSafe).join(', ')}` +
+        (config.serverNames.exclude.length
+          ? ` except ${config.serverNames.exclude.map(logSafe).join(', ')}`
+          : '') +
         ' (names are resolved at run time)',
     );
   }
@@ -160,9 +173,10 @@ export function timeoutMessage(
   waitTimeoutSeconds: number,
   lastPollError: unknown,
 ): string {
-  const cause = lastPollError instanceof Error ? `; the last poll failed: ${lastPollError.message}` : '';
+  const cause =
+    lastPollError === undefined ? '' : `; the last poll failed: ${logSafe(errorMessage(lastPollError))}`;
   return (
-    `${counts.running} of ${counts.total} jobs still running after wait-timeout ${waitTimeoutSeconds} s ` +
+    `${counts.running} of ${plural(counts.total, 'job')} still running after wait-timeout ${waitTimeoutSeconds} s ` +
     `(servers ${listIds(running, 5)})${cause} — raise wait-timeout for large bundles, or check the jobs in the CPH console; ` +
     JOB_FAILURE_HINT
   );
@@ -175,7 +189,7 @@ export function outcomeFailure(report: RunReport): string | undefined {
   if (!failed.length && !rejected.length) return undefined;
   // A job's message can be kilobytes: the failure line quotes the start of three, the report file has them whole.
   const describe = (s: ServerResult) =>
-    `${s.server_id}${s.error_code ? ` ${s.error_code}` : ''}${s.error_msg ? ` "${snippet(s.error_msg, MESSAGE_CHARS)}"` : ''}`;
+    `${logSafe(s.server_id)}${s.error_code ? ` ${logSafe(s.error_code)}` : ''}${s.error_msg ? ` "${logSafe(snippet(s.error_msg, MESSAGE_CHARS))}"` : ''}`;
   const parts: string[] = [];
   if (failed.length)
     parts.push(
@@ -183,13 +197,18 @@ export function outcomeFailure(report: RunReport): string | undefined {
     );
   if (rejected.length)
     parts.push(
-      `${rejected.length} server${rejected.length === 1 ? ' was' : 's were'} rejected (${rejected.slice(0, 3).map(describe).join('; ')}${rejected.length > 3 ? '; …' : ''})`,
+      `${plural(rejected.length, 'server was', 'servers were')} rejected (${rejected.slice(0, 3).map(describe).join('; ')}${rejected.length > 3 ? '; …' : ''})`,
     );
   const hint = failed.length
     ? JOB_FAILURE_HINT
     : 'check server-ids: each must be a cloud phone server of this project and region whose flavor supports shared storage';
   const requestIds = report.requestIds.length ? ` [request ids ${listIds(report.requestIds, 3)}]` : '';
-  return `${parts.join(' and ')} of ${report.servers.length} servers${requestIds} — ${hint}`;
+  return `${parts.join(' and ')} of ${plural(report.servers.length, 'server')}${requestIds} — ${hint}`;
+}
+
+/** `obs://bucket/key` of the configured object, escaped for a log line. */
+function objectUrl(config: Pick<Config, 'bucket' | 'objectPath'>): string {
+  return `obs://${logSafe(config.bucket)}/${logSafe(config.objectPath)}`;
 }
 
 /** How much of a service message a log line quotes. */
@@ -198,6 +217,6 @@ const MESSAGE_CHARS = 300;
 /** One warning for every id given twice, however many there are. */
 export function duplicatesLine(ids: readonly string[]): string {
   return ids.length === 1
-    ? `server id ${ids[0]} is listed more than once; pushing to it once`
+    ? `server id ${listIds(ids)} is listed more than once; pushing to it once`
     : `${ids.length} server ids are listed more than once (${listIds(ids)}); pushing to each once`;
 }

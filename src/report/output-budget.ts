@@ -5,6 +5,8 @@
  * does not fit whole is set to `[]` and named in `truncated-outputs`.
  */
 
+import { logSafe, pluralWord } from '../util/text.js';
+
 /** The order outputs are filled in: small facts first, then the lists a later step is likeliest to need. */
 export const OUTPUT_FILL_ORDER = [
   'project-id',
@@ -15,6 +17,7 @@ export const OUTPUT_FILL_ORDER = [
   'truncated-outputs',
   'failed-server-ids',
   'skipped-server-ids',
+  'current-server-ids',
   'succeeded-server-ids',
   'job-ids',
   'jobs',
@@ -106,10 +109,10 @@ export function boundOutputs(
 export function truncationWarning(truncated: readonly OutputName[], reportFile: string): string {
   const which = truncated.map((name) => `'${name}'`).join(', ');
   const where = reportFile
-    ? `every server's result is in the report file ${reportFile} (the 'report-file' output): read it with jq, or keep it with actions/upload-artifact`
+    ? `every server's result is in the report file ${logSafe(reportFile)} (the 'report-file' output): read it with jq, or keep it with actions/upload-artifact`
     : 'the report file could not be written either, see the warning above';
   return (
-    `output${truncated.length === 1 ? '' : 's'} ${which} set to [] and listed in 'truncated-outputs': ` +
+    `${pluralWord(truncated.length, 'output')} ${which} set to [] and listed in 'truncated-outputs': ` +
     `whole, the outputs would pass GitHub's limit of 1 MB for a job's outputs; ${where}`
   );
 }

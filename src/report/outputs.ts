@@ -24,6 +24,7 @@ export function serverIdLists(servers: readonly ServerResult[]) {
     succeeded: ids((s) => s.status === 'succeeded'),
     failed: ids((s) => isFailure(s.status)),
     skipped: ids((s) => s.status === 'skipped'),
+    current: ids((s) => s.status === 'current'),
     jobIds: servers.flatMap((s) => (s.job_id ? [s.job_id] : [])),
   };
 }
@@ -39,6 +40,7 @@ export function buildOutputs(report: RunReport, reportFile: string): OutputValue
     'report-file': reportFile,
     'failed-server-ids': JSON.stringify(lists.failed),
     'skipped-server-ids': JSON.stringify(lists.skipped),
+    'current-server-ids': JSON.stringify(lists.current),
     'succeeded-server-ids': JSON.stringify(lists.succeeded),
     'job-ids': JSON.stringify(lists.jobIds),
     jobs: JSON.stringify(jobsOf(report.servers)),
@@ -55,6 +57,7 @@ export const EMPTY_OUTPUTS: Record<OutputName, string> = {
   'truncated-outputs': '[]',
   'failed-server-ids': '[]',
   'skipped-server-ids': '[]',
+  'current-server-ids': '[]',
   'succeeded-server-ids': '[]',
   'job-ids': '[]',
   jobs: '[]',

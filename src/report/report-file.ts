@@ -14,13 +14,18 @@ import { countByStatus, type RunReport, STATUS_ORDER } from './results.js';
 /** Bumped when a field changes meaning or goes away; new fields do not bump it. */
 export const REPORT_FORMAT = 1;
 
-export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'submitted' | 'dry-run';
+export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'submitted' | 'planned';
 
+/**
+ * How the run ended, matching the step's result: `failed` and `cancelled` are red, the rest green.
+ * A green run that waited is `succeeded` even when some servers were skipped, current, or failed
+ * within max-failures (`counts` tells them apart); one that did not wait has `submitted` servers.
+ */
 export function outcomeOf(report: RunReport): RunOutcome {
   if (report.cancelled) return 'cancelled';
   if (report.failure) return 'failed';
-  if (report.dryRun) return 'dry-run';
-  return report.servers.every((s) => s.status === 'succeeded') ? 'succeeded' : 'submitted';
+  if (report.dryRun) return 'planned';
+  return report.servers.some((s) => s.status === 'submitted') ? 'submitted' : 'succeeded';
 }
 
 /** Per rollout stage (from each server's `stage`): how many servers, and how they ended. */
@@ -102,6 +107,7 @@ export function buildReportDocument(report: RunReport, truncatedOutputs: readonl
     succeeded_server_ids: lists.succeeded,
     failed_server_ids: lists.failed,
     skipped_server_ids: lists.skipped,
+    current_server_ids: lists.current,
     job_ids: lists.jobIds,
     jobs: jobsOf(report.servers),
   };

@@ -9,7 +9,9 @@ export type ServerStatus =
   | 'succeeded'
   | 'failed'
   | 'rejected'
-  | 'skipped';
+  | 'skipped'
+  /** Not pushed: the ledger says the server already holds this bundle. */
+  | 'current';
 
 export interface ServerResult {
   server_id: string;
@@ -46,6 +48,7 @@ export interface RunReport {
 
 export const STATUS_ORDER: ServerStatus[] = [
   'succeeded',
+  'current',
   'failed',
   'rejected',
   'skipped',

@@ -1,7 +1,7 @@
 /**
- * The summary's server table, bounded twice: at most 1,000 rows (failures first when there are
- * more servers), and at most a byte budget whatever the service's error messages hold — each
- * cell of service text is cut to a fixed size, and rows stop before the budget is reached.
+ * The summary's server table, bounded twice: at most 1,000 rows (failures first), and at most a
+ * byte budget whatever the service's error messages hold — each cell of service text is cut to a
+ * fixed size, and rows stop before the budget is reached.
  */
 import { escapeAndCut, utf8Bytes } from './html.js';
 import { isFailure, type ServerResult } from './results.js';
@@ -10,13 +10,14 @@ export const MAX_TABLE_ROWS = 1000;
 
 /**
  * Cell sizes in UTF-8 bytes, escaped. A row is at most 46 bytes of markup plus the cells,
- * 46 + 96 + 96 + 16 + 600 = 854 bytes, so 1,000 full rows take 854,000 bytes and leave the rest
+ * 46 + 128 + 96 + 16 + 568 = 854 bytes, so 1,000 full rows take 854,000 bytes and leave the rest
  * of the summary more than 60 KiB under 900 KiB; the byte budget in `buildServerTable` holds even
- * if these sizes change. An error keeps its first 600 bytes: the code and the start of the
- * message say what failed; the report file has the rest. Ids are at most 32 characters (job ids
- * come from the service, so they are cut too).
+ * if these sizes change. An error keeps its first 568 bytes: the code and the start of the
+ * message say what failed; the report file has the rest. Ids are at most 32 characters; the
+ * server cell holds `name (id)`, which leaves a name 93 bytes (job ids and names come from the
+ * service, so they are cut too).
  */
-export const CELL_BYTES = { server: 96, job: 96, status: 16, error: 600 } as const;
+export const CELL_BYTES = { server: 128, job: 96, status: 16, error: 568 } as const;
 
 const HEAD = [
   '<table>',
@@ -34,17 +35,27 @@ export interface ServerTable {
   cutCells: number;
 }
 
-/** Failures (and jobs still running) matter most: they come first when not every row fits. */
+/**
+ * Failures matter most, then jobs still running: the table lists `failed` and `rejected` servers
+ * first, then `running` ones, then the rest, each group in server order — at any fleet size, so
+ * the table reads the same whether or not every row fits.
+ */
 export function tableOrder(servers: readonly ServerResult[]): ServerResult[] {
-  if (servers.length <= MAX_TABLE_ROWS) return [...servers];
-  const first = (s: ServerResult) => isFailure(s.status) || s.status === 'running';
-  return [...servers.filter(first), ...servers.filter((s) => !first(s))];
+  const rank = (s: ServerResult) => (isFailure(s.status) ? 0 : s.status === 'running' ? 1 : 2);
+  const groups: ServerResult[][] = [[], [], []];
+  for (const s of servers) groups[rank(s)]?.push(s);
+  return groups.flat();
+}
+
+/** `name (id)` when the name is known, else the id. */
+export function serverLabel(server: Pick<ServerResult, 'server_id' | 'server_name'>): string {
+  return server.server_name ? `${server.server_name} (${server.server_id})` : server.server_id;
 }
 
 function row(server: ServerResult): { html: string; cut: number } {
   const error = [server.error_code, server.error_msg].filter(Boolean).join(': ');
   const cells = [
-    escapeAndCut(server.server_id, CELL_BYTES.server),
+    escapeAndCut(serverLabel(server), CELL_BYTES.server),
     escapeAndCut(server.job_id ?? '', CELL_BYTES.job),
     escapeAndCut(server.status, CELL_BYTES.status),
     escapeAndCut(error, CELL_BYTES.error),

@@ -2,9 +2,10 @@
  * The job summary: Markdown with an HTML table whose every cell is escaped
  * (error messages come from the service and may hold anything).
  */
+import { plural } from '../util/text.js';
 import { stageSummaryLines } from './fleet.js';
 import { escapeAndCut, escapeHtml, utf8Bytes } from './html.js';
-import { countByStatus, type RunReport, STATUS_ORDER } from './results.js';
+import { countByStatus, type RunReport, type ServerStatus, STATUS_ORDER } from './results.js';
 import { buildServerTable } from './summary-table.js';
 
 export { escapeHtml } from './html.js';
@@ -31,22 +32,41 @@ function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
-function headline(report: RunReport): string {
+/** The heading: how the run ended, in counts that are never 0 unless they are the point. */
+export function headline(report: RunReport): string {
   const total = report.servers.length;
   const counts = countByStatus(report.servers);
-  if (report.dryRun) return `cph-publish dry run: ${total} server${total === 1 ? '' : 's'} planned`;
-  const ok = counts.get('succeeded') ?? 0;
-  if (report.cancelled) return `cph-publish cancelled: ${ok} of ${total} servers succeeded`;
-  if (report.failure) return `cph-publish failed: ${ok} of ${total} servers succeeded`;
-  if (ok === total && total > 0) return `cph-publish: all ${total} servers succeeded`;
-  // Green, yet not all succeeded: failures within max-failures, or servers pre-flight skipped.
-  const failed = (counts.get('failed') ?? 0) + (counts.get('rejected') ?? 0);
-  const skipped = counts.get('skipped') ?? 0;
-  if (ok > 0 && (failed || skipped)) {
-    const rest = [failed ? `${failed} failed within max-failures` : '', skipped ? `${skipped} skipped` : ''];
-    return `cph-publish: ${ok} of ${total} servers succeeded (${rest.filter(Boolean).join(', ')})`;
+  const n = (status: ServerStatus) => counts.get(status) ?? 0;
+  if (report.dryRun) return `cph-publish dry run: ${plural(total, 'server')} planned`;
+  const ok = n('succeeded');
+  if (report.cancelled) return `cph-publish cancelled: ${ok} of ${plural(total, 'server')} succeeded`;
+  if (report.failure) return `cph-publish failed: ${ok} of ${plural(total, 'server')} succeeded`;
+  // Green: the rest are failures within max-failures, servers pre-flight skipped, servers already current.
+  const rest = [
+    [n('failed') + n('rejected'), 'failed within max-failures'],
+    [n('skipped'), 'skipped'],
+    [n('current'), 'current'],
+  ] as const;
+  const others = rest
+    .filter(([count]) => count > 0)
+    .map(([count, what]) => `${count} ${what}`)
+    .join(', ');
+  const submitted = n('submitted');
+  if (submitted) {
+    return `cph-publish: ${submitted} of ${plural(total, 'server')} submitted, not waited for${others ? ` (${others})` : ''}`;
   }
-  return `cph-publish: ${total} servers submitted`;
+  if (total === 0) return 'cph-publish: no server';
+  if (n('current') === total) {
+    return total === 1
+      ? 'cph-publish: nothing to push, the 1 server is current'
+      : `cph-publish: nothing to push, all ${total} servers are current`;
+  }
+  if (ok === total) {
+    return total === 1
+      ? 'cph-publish: the 1 server succeeded'
+      : `cph-publish: all ${total} servers succeeded`;
+  }
+  return `cph-publish: ${ok} of ${plural(total, 'server')} succeeded (${others})`;
 }
 
 function signInText(info: NonNullable<RunReport['signIn']>): string {
@@ -62,9 +82,9 @@ export function cutNote(omittedRows: number, cutCells: number, reportFile: strin
   const what: string[] = [];
   if (omittedRows)
     what.push(
-      `${omittedRows} more server${omittedRows === 1 ? ' is' : 's are'} not shown (failures are listed first)`,
+      `${plural(omittedRows, 'more server is', 'more servers are')} not shown (failures are listed first)`,
     );
-  if (cutCells) what.push(`${cutCells} cell${cutCells === 1 ? ' was' : 's were'} cut (…)`);
+  if (cutCells) what.push(`${plural(cutCells, 'cell was', 'cells were')} cut (…)`);
   const where = reportFile
     ? `the report file <code>${escapeHtml(reportFile)}</code> (the \`report-file\` output) has every server and every message whole`
     : 'the `jobs` output has every server unless `truncated-outputs` names it';

@@ -265,7 +265,7 @@ describe('a fleet of 20,000 servers', () => {
     expect(result.stdout).toContain('… and 19980 more');
     const doc = readReport(result);
     expectCompleteReport(doc, ids, result);
-    expect(doc.outcome).toBe('dry-run');
+    expect(doc.outcome).toBe('planned');
     expect(doc.jobs.every((j) => j.status === 'planned')).toBe(true);
   });
 });

@@ -312,6 +312,7 @@ describe('action.yml, as the docs test reads it', () => {
       'succeeded-server-ids',
       'failed-server-ids',
       'skipped-server-ids',
+      'current-server-ids',
       'report-file',
       'truncated-outputs',
     ]);

@@ -6,10 +6,11 @@ import {
   type OutputName,
   outputBytes,
 } from '../../src/report/output-budget.js';
+import { EMPTY_OUTPUTS } from '../../src/report/outputs.js';
 
 type Values = Parameters<typeof boundOutputs>[0];
 
-/** Small outputs: 424 bytes together with `truncated-outputs` at `[]` (worked out below). */
+/** Small outputs: 464 bytes together with `truncated-outputs` at `[]` (worked out below). */
 function values(extra: Partial<Values> = {}): Values {
   return {
     'project-id': '0'.repeat(32),
@@ -19,6 +20,7 @@ function values(extra: Partial<Values> = {}): Values {
     'report-file': '/tmp/r.json',
     'failed-server-ids': '[]',
     'skipped-server-ids': '[]',
+    'current-server-ids': '[]',
     'succeeded-server-ids': '[]',
     'job-ids': '[]',
     jobs: '[]',
@@ -43,6 +45,27 @@ describe('outputBytes', () => {
   });
 });
 
+describe('OUTPUT_FILL_ORDER', () => {
+  it("is the contract's order, current-server-ids between skipped and succeeded", () => {
+    expect([...OUTPUT_FILL_ORDER]).toEqual([
+      'project-id',
+      'object-url',
+      'uploaded',
+      'request-ids',
+      'report-file',
+      'truncated-outputs',
+      'failed-server-ids',
+      'skipped-server-ids',
+      'current-server-ids',
+      'succeeded-server-ids',
+      'job-ids',
+      'jobs',
+    ]);
+    expect(Object.keys(EMPTY_OUTPUTS)).toEqual([...OUTPUT_FILL_ORDER]);
+    expect(EMPTY_OUTPUTS['current-server-ids']).toBe('[]');
+  });
+});
+
 describe('boundOutputs', () => {
   it('keeps every output whole when they fit, in fill order, with truncated-outputs []', () => {
     const result = boundOutputs(values());
@@ -50,21 +73,21 @@ describe('boundOutputs', () => {
     expect(result.truncated).toEqual([]);
     expect(result.outputs['truncated-outputs']).toBe('[]');
     expect(result.outputs).toMatchObject(values());
-    // 84 + 46 + 26 + 34 + 44 + 38 + 38 + 40 + 44 + 18 + 12
-    expect(result.bytes).toBe(424);
+    // 84 + 46 + 26 + 34 + 44 + 38 + 38 + 40 + 40 + 44 + 18 + 12
+    expect(result.bytes).toBe(464);
   });
 
-  // Before `jobs`, 572 bytes are charged: the others (424 − 12 for `jobs` − 38 for
+  // Before `jobs`, 654 bytes are charged: the others (464 − 12 for `jobs` − 38 for
   // `truncated-outputs` at `[]`) plus `truncated-outputs` at its largest possible value,
-  // ["failed-server-ids","skipped-server-ids","succeeded-server-ids","job-ids","jobs"]
-  // (82 characters: 2 × (17 + 82) = 198). So with a budget of 1,000, `jobs` fits while
-  // 572 + 2 × (4 + L) < 1,000, that is up to L = 209.
+  // ["failed-server-ids","skipped-server-ids","current-server-ids","succeeded-server-ids","job-ids","jobs"]
+  // (103 characters: 2 × (17 + 103) = 240). So with a budget of 1,000, `jobs` fits while
+  // 654 + 2 × (4 + L) < 1,000, that is up to L = 168.
   it.each([
-    [0, false, 424 - 12 + 8],
-    [208, false, 424 - 12 + 424],
-    [209, false, 424 - 12 + 426],
-    [210, true, 424 + 12],
-    [5000, true, 424 + 12],
+    [0, false, 464 - 12 + 8],
+    [167, false, 464 - 12 + 342],
+    [168, false, 464 - 12 + 344],
+    [169, true, 464 + 12],
+    [5000, true, 464 + 12],
   ])('at the edge of a 1,000-byte budget: jobs of %i characters cut: %s, %i bytes', (length, cut, bytes) => {
     const result = boundOutputs(values({ jobs: x(length) }), 1000);
     expect(result.truncated).toEqual(cut ? ['jobs'] : []);
@@ -74,10 +97,11 @@ describe('boundOutputs', () => {
     expect(result.bytes).toBeLessThan(1000);
   });
 
-  it('counts the value in UTF-16: 209 CJK characters fit where 209 emoji do not', () => {
-    expect(boundOutputs(values({ jobs: '中'.repeat(209) }), 1000).truncated).toEqual([]);
-    expect(boundOutputs(values({ jobs: '😀'.repeat(105) }), 1000).truncated).toEqual(['jobs']);
-    expect(boundOutputs(values({ jobs: '😀'.repeat(104) }), 1000).truncated).toEqual([]);
+  it('counts the value in UTF-16: 168 CJK characters fit where 168 emoji do not', () => {
+    expect(boundOutputs(values({ jobs: '中'.repeat(168) }), 1000).truncated).toEqual([]);
+    expect(boundOutputs(values({ jobs: '😀'.repeat(168) }), 1000).truncated).toEqual(['jobs']);
+    expect(boundOutputs(values({ jobs: '😀'.repeat(85) }), 1000).truncated).toEqual(['jobs']);
+    expect(boundOutputs(values({ jobs: '😀'.repeat(84) }), 1000).truncated).toEqual([]);
   });
 
   // Sizes of the lists (in characters) against a 2,000-byte budget, and what is cut. The fill
@@ -88,7 +112,7 @@ describe('boundOutputs', () => {
     ['the last one is cut first', { 'failed-server-ids': 200, 'job-ids': 200, jobs: 400 }, ['jobs']],
     [
       'a large early list crowds out the later ones',
-      { 'failed-server-ids': 700, 'succeeded-server-ids': 50, 'job-ids': 50, jobs: 50 },
+      { 'failed-server-ids': 650, 'succeeded-server-ids': 50, 'job-ids': 50, jobs: 50 },
       ['succeeded-server-ids', 'job-ids', 'jobs'],
     ],
     [

@@ -81,7 +81,13 @@ describe('outcomeOf', () => {
       ['running'],
       'cancelled',
     ],
-    ['dry run', { dryRun: true }, ['planned'], 'dry-run'],
+    ['dry run', { dryRun: true }, ['planned'], 'planned'],
+    // Green runs that waited are `succeeded` whatever else the servers are: the step is green.
+    ['waited, one server skipped by pre-flight', {}, ['succeeded', 'skipped'], 'succeeded'],
+    ['waited, one failure within max-failures', {}, ['succeeded', 'failed', 'rejected'], 'succeeded'],
+    ['waited, some servers already current', {}, ['current', 'succeeded'], 'succeeded'],
+    ['nothing to push: every server current', {}, ['current', 'current'], 'succeeded'],
+    ['not waited for, one server skipped', {}, ['submitted', 'skipped'], 'submitted'],
   ])('%s', (_, extra, statuses, outcome) => {
     expect(
       outcomeOf(
@@ -136,6 +142,7 @@ describe('buildReportDocument', () => {
     expect(doc.succeeded_server_ids).toEqual(JSON.parse(outputs['succeeded-server-ids']));
     expect(doc.failed_server_ids).toEqual(['s2', 's3']);
     expect(doc.skipped_server_ids).toEqual(['s4']);
+    expect(doc.current_server_ids).toEqual([]);
     expect(doc.job_ids).toEqual(JSON.parse(outputs['job-ids']));
     expect((doc.jobs as Array<{ error_msg: string }>)[1]?.error_msg).toHaveLength(5000);
   });
@@ -193,5 +200,25 @@ describe('truncationWarning', () => {
     ],
   ] as const)('%j', (names, file, text) => {
     expect(truncationWarning(names, file)).toBe(text);
+  });
+});
+
+describe('current servers in the report file', () => {
+  it('counts them and lists them under current_server_ids; the run still succeeded', () => {
+    const r = report([server('s1', 'succeeded'), server('s2', 'current', { job_id: null })]);
+    const doc = buildReportDocument(r, []) as Record<string, unknown>;
+    expect(doc.outcome).toBe('succeeded');
+    expect(doc.counts).toEqual({
+      succeeded: 1,
+      current: 1,
+      failed: 0,
+      rejected: 0,
+      skipped: 0,
+      running: 0,
+      submitted: 0,
+      planned: 0,
+    });
+    expect(doc.current_server_ids).toEqual(['s2']);
+    expect(doc.succeeded_server_ids).toEqual(['s1']);
   });
 });

@@ -7,10 +7,15 @@ import {
   nothingToPush,
   overBudgetReason,
   plannedStageLines,
+  preflightLine,
+  rejectedWarning,
   skippedMessage,
   skippedWarning,
   stageGroup,
   stageSummaryLines,
+  stagesLine,
+  stoppedLine,
+  unknownStorageWarning,
   withinBudgetWarning,
 } from '../../src/report/fleet.js';
 
@@ -85,5 +90,46 @@ describe('fleet wording', () => {
       '- Stage 2: 29 servers — 26 succeeded, 3 failed',
       '- The rollout stopped after stage 2 of 3: too many; 270 skipped',
     ]);
+  });
+
+  it('says pre-flight counts in the right number, leaving out the ones that are 0', () => {
+    expect(preflightLine(1, 0, 0)).toBe('Pre-flight: 1 server to push');
+    expect(preflightLine(3, 1, 0)).toBe('Pre-flight: 3 servers to push, 1 rejected');
+    expect(preflightLine(0, 2, 5)).toBe('Pre-flight: 0 servers to push, 2 rejected, 5 skipped');
+    expect(nothingToPush(1, ['g-*'], { rejected: 1, skipped: 0 })).toMatch(
+      /^no server to push: pre-flight refused all 1 server chosen \(1 rejected; see jobs and the warnings\) — /,
+    );
+  });
+
+  it('says stages and where a rollout stopped without "0 skipped"', () => {
+    expect(stagesLine(planStages(30, [{ count: 1 }, { percent: 10 }, { percent: 50 }]))).toBe(
+      'Rollout: 4 stages of 1, 2, 12, 15 servers',
+    );
+    expect(stoppedLine(1, 2, 'too many', 0)).toBe('The rollout stopped after stage 1 of 2: too many');
+    expect(stoppedLine(1, 2, 'too many', 1)).toBe(
+      'The rollout stopped after stage 1 of 2: too many; 1 skipped',
+    );
+  });
+
+  it('escapes server names, flavors, ids and reasons from the service', () => {
+    const rejected: PreflightVerdict[] = [
+      {
+        server: { id: 'id\n1', name: '::error::fake', given: false },
+        verdict: 'rejected',
+        reason: 'flavor x\ny has no shared storage',
+      },
+    ];
+    expect(rejectedWarning(rejected)).toBe(
+      'pre-flight: not pushing to 1 server that cannot take it — ' +
+        '\\u{3a}\\u{3a}error:\\u{3a}fake (id\\n1): flavor x\\ny has no shared storage',
+    );
+    expect(unknownStorageWarning({ flavor: 'f\r\n##[error]', why: 'no-spec', serverIds: ['::a'] })).toBe(
+      'flavor f\\r\\n##\\u{5b}error] has no extend_spec: cannot tell whether it has shared storage; ' +
+        'pushing anyway to its 1 server (\\u{3a}\\u{3a}a)',
+    );
+    expect(withinBudgetWarning(['a\nb'], 'max-failures 1')).toBe(
+      '1 server rejected or failed, within max-failures 1: a\\nb — the step stays green; see jobs for each error',
+    );
+    expect(skippedMessage(1, 'x\ny')).toBe('not pushed: the rollout stopped after stage 1: x\\ny');
   });
 });

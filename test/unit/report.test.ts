@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildOutputs } from '../../src/report/outputs.js';
 import type { RunReport, ServerResult } from '../../src/report/results.js';
-import { buildSummary, escapeHtml, MAX_TABLE_ROWS } from '../../src/report/summary.js';
+import { buildSummary, escapeHtml, headline, MAX_TABLE_ROWS } from '../../src/report/summary.js';
 
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
   return {
@@ -55,6 +55,7 @@ describe('buildOutputs', () => {
         'report-file',
         'request-ids',
         'skipped-server-ids',
+        'current-server-ids',
         'succeeded-server-ids',
         'uploaded',
       ].sort(),
@@ -124,5 +125,82 @@ describe('buildSummary', () => {
     expect(md).toMatch(/^## cph-publish dry run: 1 server planned/);
     expect(md).toContain('not uploaded (dry run)');
     expect(md).toContain('| planned | 1 |');
+  });
+
+  it('shows name (id) when the name is known, and failures first however few the servers', () => {
+    const md = buildSummary(
+      report([
+        server('s1', 'succeeded', { server_name: 'game-01' }),
+        server('s2', 'failed', { server_name: 'game-02', error_code: 'E1', error_msg: 'bad' }),
+        server('s3', 'succeeded'),
+      ]),
+    );
+    const rows = md.split('<tbody>\n')[1]?.split('\n</tbody>')[0]?.split('\n');
+    expect(rows).toEqual([
+      '<tr><td>game-02 (s2)</td><td>job-s2</td><td>failed</td><td>E1: bad</td></tr>',
+      '<tr><td>game-01 (s1)</td><td>job-s1</td><td>succeeded</td><td></td></tr>',
+      '<tr><td>s3</td><td>job-s3</td><td>succeeded</td><td></td></tr>',
+    ]);
+  });
+
+  it('keeps a cell on one line: a new line in a message would end the table', () => {
+    const md = buildSummary(
+      report([server('s1', 'failed', { server_name: 'a\n\nb', error_msg: 'x\n\n# y' })]),
+    );
+    expect(md).toContain('<tr><td>a\\n\\nb (s1)</td><td>job-s1</td><td>failed</td><td>x\\n\\n# y</td></tr>');
+  });
+
+  it('counts current servers and lists them in current-server-ids, not succeeded', () => {
+    const r = report([server('s1', 'succeeded'), server('s2', 'current', { job_id: null })]);
+    const md = buildSummary(r);
+    expect(md).toContain('| succeeded | 1 |\n| current | 1 |\n| **total** | **2** |');
+    const out = buildOutputs(r, '');
+    expect(out['current-server-ids']).toBe('["s2"]');
+    expect(out['succeeded-server-ids']).toBe('["s1"]');
+  });
+});
+
+describe('headline', () => {
+  it.each<[string, ServerResult['status'][], Partial<RunReport>, string]>([
+    ['one server', ['succeeded'], {}, 'cph-publish: the 1 server succeeded'],
+    ['all', ['succeeded', 'succeeded'], {}, 'cph-publish: all 2 servers succeeded'],
+    ['a skipped server', ['succeeded', 'skipped'], {}, 'cph-publish: 1 of 2 servers succeeded (1 skipped)'],
+    [
+      'failures within max-failures and current servers',
+      ['succeeded', 'failed', 'rejected', 'current'],
+      {},
+      'cph-publish: 1 of 4 servers succeeded (2 failed within max-failures, 1 current)',
+    ],
+    [
+      'every server current',
+      ['current', 'current'],
+      {},
+      'cph-publish: nothing to push, all 2 servers are current',
+    ],
+    ['the one server current', ['current'], {}, 'cph-publish: nothing to push, the 1 server is current'],
+    ['not waited for', ['submitted'], {}, 'cph-publish: 1 of 1 server submitted, not waited for'],
+    [
+      'not waited for, one skipped',
+      ['submitted', 'submitted', 'skipped'],
+      {},
+      'cph-publish: 2 of 3 servers submitted, not waited for (1 skipped)',
+    ],
+    ['failed', ['failed'], { failure: 'x' }, 'cph-publish failed: 0 of 1 server succeeded'],
+    [
+      'cancelled',
+      ['running', 'succeeded'],
+      { cancelled: true, failure: 'x' },
+      'cph-publish cancelled: 1 of 2 servers succeeded',
+    ],
+    ['dry run', ['planned', 'planned'], { dryRun: true }, 'cph-publish dry run: 2 servers planned'],
+  ])('%s', (_, statuses, extra, text) => {
+    expect(
+      headline(
+        report(
+          statuses.map((s, i) => server(`s${i}`, s)),
+          extra,
+        ),
+      ),
+    ).toBe(text);
   });
 });

@@ -50,7 +50,8 @@ describe('buildServerTable', () => {
     expect(buildServerTable([], 10_000)).toEqual({ lines: [], omittedRows: 0, cutCells: 0 });
   });
 
-  it('cuts an error of several KiB to 600 bytes with an ellipsis and counts the cut cell', () => {
+  it('cuts an error of several KiB to 568 bytes with an ellipsis and counts the cut cell', () => {
+    expect(CELL_BYTES.error).toBe(568);
     const message = `${'disk full; '.repeat(500)}end`;
     const table = buildServerTable(
       [server('a', 'failed', { error_code: 'CPS.0212', error_msg: message }), server('b', 'succeeded')],
@@ -80,9 +81,16 @@ describe('buildServerTable', () => {
     expect(utf8Bytes(`${table.lines.join('\n')}\n`)).toBeLessThanOrEqual(budget);
   });
 
-  it('orders failures and running jobs first only past 1,000 servers', () => {
-    const small = [server('a', 'succeeded'), server('b', 'failed'), server('c', 'running')];
-    expect(tableOrder(small).map((s) => s.server_id)).toEqual(['a', 'b', 'c']);
+  it('orders failures, then running jobs, then the rest, each in server order, at any size', () => {
+    const small = [
+      server('a', 'succeeded'),
+      server('b', 'running'),
+      server('c', 'failed'),
+      server('d', 'skipped'),
+      server('e', 'rejected'),
+      server('f', 'current'),
+    ];
+    expect(tableOrder(small).map((s) => s.server_id)).toEqual(['c', 'e', 'b', 'a', 'd', 'f']);
     const large = ids(1001).map((id, i) =>
       server(id, i === 1000 ? 'rejected' : i === 500 ? 'running' : 'succeeded'),
     );
@@ -90,7 +98,7 @@ describe('buildServerTable', () => {
       tableOrder(large)
         .slice(0, 3)
         .map((s) => s.server_id),
-    ).toEqual(['srv-00501', 'srv-01001', 'srv-00001']);
+    ).toEqual(['srv-01001', 'srv-00501', 'srv-00001']);
     const table = buildServerTable(large, 10_000_000);
     expect(table.lines).toHaveLength(5 + MAX_TABLE_ROWS);
     expect(table.omittedRows).toBe(1);
