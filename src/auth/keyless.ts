@@ -5,9 +5,8 @@
  * their lifetime (at most 10 minutes) is left, so a wait of hours never meets an expired key.
  */
 import { SignInError } from '../errors.js';
-import type { Credentials } from '../huawei/sign-apig.js';
+import type { Credentials, CredentialsProvider, SignInInfo } from '../huawei/credentials.js';
 import { type UnsignedContext, unsignedPost } from '../huawei/unsigned.js';
-import type { CredentialsProvider, SignInInfo } from './credentials.js';
 import { decodeIdTokenClaims, type IdTokenClaims } from './id-token-claims.js';
 import { needsRenewal } from './renewal.js';
 

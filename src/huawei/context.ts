@@ -1,8 +1,8 @@
 /** What every Huawei client needs to make a request: plain values, no toolkit. */
 import type { Dispatcher } from 'undici';
-import type { CredentialsProvider } from '../auth/credentials.js';
 import type { RetryHooks, RetryPolicy } from '../http/retry.js';
 import type { Redactor } from '../redact.js';
+import type { CredentialsProvider } from './credentials.js';
 
 export interface ClientContext {
   dispatcher: Dispatcher;

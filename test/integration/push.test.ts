@@ -152,7 +152,7 @@ describe('pushInBatches', () => {
       'CPH PushShareFiles failed: the answer is not a JSON object: <html>proxy</html> (HTTP 200, request id r-html)',
     );
     expect(error.hint).toBe(
-      'a proxy or gateway may be answering instead of the service: check the endpoint inputs and proxy settings',
+      'a proxy or gateway may be answering instead of CPH: check cph-endpoint and the proxy settings',
     );
   });
 
