@@ -304,7 +304,7 @@ export class ObsClient {
           throw this.unexpected(
             'ListMultipartUploads',
             res,
-            `an <Upload> without Key or UploadId on page ${page}, after ${uploads.length} uploads`,
+            `an <Upload> without Key or UploadId on page ${page}, after ${uploadCount(uploads.length)}`,
           );
         }
         uploads.push({
@@ -327,7 +327,7 @@ export class ObsClient {
         throw this.unexpected(
           'ListMultipartUploads',
           res,
-          `a truncated page (page ${page}, after ${uploads.length} uploads) came without new NextKeyMarker/NextUploadIdMarker`,
+          `a truncated page (page ${page}, after ${uploadCount(uploads.length)}) came without new NextKeyMarker/NextUploadIdMarker`,
         );
       }
       markers = next;
@@ -344,6 +344,10 @@ export class ObsClient {
       accept: [404],
     });
   }
+}
+
+function uploadCount(n: number): string {
+  return `${n} upload${n === 1 ? '' : 's'}`;
 }
 
 function isErrorBody(response: HttpResponse): boolean {
