@@ -9,6 +9,7 @@ import type { Credentials, CredentialsProvider, SignInInfo } from '../huawei/cre
 import { IamClient } from '../huawei/iam.js';
 import { nonEmptyString } from '../huawei/request.js';
 import type { UnsignedContext } from '../huawei/unsigned.js';
+import { errorMessage } from '../util/text.js';
 import { decodeIdTokenClaims, type IdTokenClaims } from './id-token-claims.js';
 import { needsRenewal } from './renewal.js';
 
@@ -94,7 +95,7 @@ export function keylessCredentials(ctx: UnsignedContext, options: KeylessOptions
       token = audience === undefined ? await options.getIdToken() : await options.getIdToken(audience);
     } catch (error) {
       throw new SignInError(
-        `cannot get an ID token from GitHub: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot get an ID token from GitHub: ${errorMessage(error)}`,
         'check that the job has `permissions: id-token: write`, and that the audience input is the client ID of the identity provider',
         { cause: error },
       );

@@ -54,7 +54,7 @@ export interface HuaweiCall {
 /** Sends `call` until it succeeds or must stop; returns a 2xx (or accepted) answer, else throws ServiceError. */
 export async function huaweiRequest(ctx: RequestContext, call: HuaweiCall): Promise<HttpResponse> {
   const base = call.idempotent ? judgeIdempotent : judgeNonIdempotent;
-  const hooks = retryHooks(ctx as ClientContext, `${call.service} ${call.operation}`, call.onRetry);
+  const hooks = retryHooks(ctx, `${call.service} ${call.operation}`, call.onRetry);
   if (call.deadline !== undefined) hooks.deadline = call.deadline;
   let response: HttpResponse;
   try {

@@ -10,6 +10,7 @@
 import { CancelledError, ServiceError } from '../errors.js';
 import type { Job } from '../huawei/types.js';
 import { chunk, mapPool } from '../util/pool.js';
+import { errorMessage } from '../util/text.js';
 
 export interface TrackedJob {
   serverId: string;
@@ -181,9 +182,7 @@ export async function waitForJobs(
     } catch (error) {
       if (isPermanent(error) || error instanceof CancelledError) throw error;
       lastPollError = error;
-      deps.warn(
-        `polling the jobs failed this round, will try again: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      deps.warn(`polling the jobs failed this round, will try again: ${errorMessage(error)}`);
     }
     deps.onRound?.(countOutcomes(outcomes));
   }
