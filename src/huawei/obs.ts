@@ -139,7 +139,7 @@ export class ObsClient {
       idempotent: true,
       accept: call.accept,
       // An <Error> inside a 200 (documented for CompleteMultipartUpload) is a failure; retried like a 500.
-      failsDespiteStatus: isErrorBody,
+      failsDespiteStatus: errorBodyIn,
       timeoutMs: call.timeoutMs,
       onRetry: call.onRetry,
     });
@@ -350,8 +350,10 @@ function uploadCount(n: number): string {
   return `${n} upload${n === 1 ? '' : 's'}`;
 }
 
-function isErrorBody(response: HttpResponse): boolean {
-  return response.body.length > 0 && xmlRoot(response.body.toString('utf8')) === 'Error';
+function errorBodyIn(response: HttpResponse): string | undefined {
+  return response.body.length > 0 && xmlRoot(response.body.toString('utf8')) === 'Error'
+    ? 'with an <Error> body'
+    : undefined;
 }
 
 /**

@@ -39,8 +39,11 @@ export interface HuaweiCall {
   finishOnCancel?: boolean;
   /** Statuses that are answers, not failures (HEAD's 404). */
   accept?: number[];
-  /** A 2xx that is a failure all the same (OBS's `<Error>` inside a 200); retried when idempotent. */
-  failsDespiteStatus?: (response: HttpResponse) => boolean;
+  /**
+   * A 2xx that is a failure all the same (OBS's `<Error>` inside a 200), retried when idempotent:
+   * what it has, for the retry notice (`with an <Error> body`), or undefined when it is fine.
+   */
+  failsDespiteStatus?: (response: HttpResponse) => string | undefined;
   /** Deadline of one attempt; the context's API deadline by default. */
   timeoutMs?: number;
   /** No retry wait runs past this absolute time (ms since the epoch). */
@@ -77,8 +80,9 @@ export async function huaweiRequest(ctx: RequestContext, call: HuaweiCall): Prom
       },
       (outcome) => {
         const decision = base(outcome as AttemptOutcome);
-        if ('value' in outcome && !decision.retry && call.idempotent && failsDespite(call, outcome.value)) {
-          return { retry: true, reason: `HTTP ${outcome.value.status} with an error body` };
+        const failure = 'value' in outcome ? failsDespite(call, outcome.value) : undefined;
+        if ('value' in outcome && !decision.retry && call.idempotent && failure) {
+          return { retry: true, reason: `HTTP ${outcome.value.status} ${failure}` };
         }
         return decision;
       },
@@ -88,13 +92,13 @@ export async function huaweiRequest(ctx: RequestContext, call: HuaweiCall): Prom
   } catch (error) {
     throw networkFailure(ctx, call, error);
   }
-  const ok = response.status >= 200 && response.status < 300 && !failsDespite(call, response);
+  const ok = response.status >= 200 && response.status < 300 && failsDespite(call, response) === undefined;
   if (!ok && !call.accept?.includes(response.status)) throw serviceFailure(ctx, call, response);
   return response;
 }
 
-function failsDespite(call: HuaweiCall, response: HttpResponse): boolean {
-  return response.status >= 200 && response.status < 300 && (call.failsDespiteStatus?.(response) ?? false);
+function failsDespite(call: HuaweiCall, response: HttpResponse): string | undefined {
+  return response.status >= 200 && response.status < 300 ? call.failsDespiteStatus?.(response) : undefined;
 }
 
 /** A failure before any answer: the credentials' own failure, a cancel, or the network. */

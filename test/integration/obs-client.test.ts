@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ServiceError } from '../../src/errors.js';
 import { ObsClient } from '../../src/huawei/obs.js';
-import { DEFAULT_BUCKET, type Emulator, startEmulator } from '../emulator/index.js';
+import { DEFAULT_BUCKET, type Emulator, obsError, startEmulator } from '../emulator/index.js';
 import { type TestContext, testContext } from '../helpers/client-context.js';
 
 let emu: Emulator;
@@ -109,6 +109,28 @@ describe("a proxy's 502 HTML page on every attempt", () => {
     expect(emu.requestsFor('PutObject')).toHaveLength(test.ctx.retry.maxAttempts);
     expect(test.logs).toHaveLength(test.ctx.retry.maxAttempts - 1);
     expect(test.logs[0]).toMatch(/^OBS PutObject: HTTP 502; retrying in /);
+  });
+});
+
+describe('an <Error> inside a 200 (CompleteMultipartUpload)', () => {
+  it('is retried like a 500 with a notice saying so, and fails with its code when it lasts', async () => {
+    const uploadId = await obs.initiateMultipartUpload('big.tar', {});
+    emu.faults.add({
+      op: 'CompleteMultipartUpload',
+      times: Number.POSITIVE_INFINITY,
+      action: obsError(200, 'InternalError'),
+    });
+    const error = await failure(
+      obs.completeMultipartUpload('big.tar', uploadId, [{ partNumber: 1, etag: '"x"' }]),
+    );
+    expect([error.status, error.code, error.detail]).toEqual([
+      200,
+      'InternalError',
+      'We encountered an internal error. Please try again.',
+    ]);
+    expect(error.requestId).toBe(emu.requestsFor('CompleteMultipartUpload').at(-1)?.requestId);
+    expect(emu.requestsFor('CompleteMultipartUpload')).toHaveLength(test.ctx.retry.maxAttempts);
+    expect(test.logs[0]).toMatch(/^OBS CompleteMultipartUpload: HTTP 200 with an <Error> body; retrying in /);
   });
 });
 
