@@ -67,3 +67,14 @@ export function hintFor(
 export const JOB_FAILURE_HINT =
   "check that each server's flavor supports shared storage (its share_volume_info is not empty), " +
   "that CPH is delegated read access to the bucket, and that the tar's top level holds only data/ and cache/";
+
+const ENDPOINT_INPUT: Record<ServiceName, string> = {
+  CPH: 'cph-endpoint',
+  IAM: 'iam-endpoint',
+  OBS: 'obs-endpoint',
+};
+
+/** A 2xx answer without what the API promises: something other than the service may be answering. */
+export function answerHint(service: ServiceName): string {
+  return `a proxy or gateway may be answering instead of ${service}: check ${ENDPOINT_INPUT[service]} and the proxy settings`;
+}

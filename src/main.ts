@@ -398,7 +398,7 @@ async function follow(
     { pollIntervalMs: config.pollIntervalSeconds * 1000, timeoutMs: config.waitTimeoutSeconds * 1000 },
     {
       listJobs: (page) => listJobs(ctx, target, page),
-      showJob: (jobId) => showJob(ctx, target, jobId),
+      showJob: (jobId, deadline) => showJob(ctx, target, jobId, { deadline }),
       sleep: (ms) => sleep(ms, ctx.signal),
       now: () => Date.now(),
       warn: (message) => core.warning(ctx.redactor.redact(message)),

@@ -1,22 +1,10 @@
 /**
- * Where signed requests get their keys: one provider the HTTP clients ask before
- * every attempt. Static keys never change; keyless sign-in (src/auth/keyless.ts)
- * renews itself. Clients never know which.
+ * Static keys: the simplest CredentialsProvider (the interface lives with the clients, in
+ * src/huawei/credentials.ts); keyless sign-in (src/auth/keyless.ts) is the other.
  */
-import type { Credentials } from '../huawei/sign-apig.js';
+import type { Credentials, CredentialsProvider, SignInInfo } from '../huawei/credentials.js';
 
-export type { Credentials };
-
-/** How the run signed in, for the summary and the report file (nothing secret). */
-export type SignInInfo =
-  | { method: 'keys'; temporary: boolean }
-  | { method: 'keyless'; identityProvider: string; subject?: string; audience?: string };
-
-export interface CredentialsProvider {
-  /** Credentials for the next request; a renewing provider renews first when near expiry. */
-  get(signal?: AbortSignal): Promise<Credentials>;
-  readonly info: SignInInfo;
-}
+export type { Credentials, CredentialsProvider, SignInInfo };
 
 /** AK/SK (and token) from the inputs or the environment. */
 export function staticCredentials(credentials: Credentials): CredentialsProvider {

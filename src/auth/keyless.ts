@@ -5,9 +5,11 @@
  * their lifetime (at most 10 minutes) is left, so a wait of hours never meets an expired key.
  */
 import { SignInError } from '../errors.js';
-import type { Credentials } from '../huawei/sign-apig.js';
-import { type UnsignedContext, unsignedPost } from '../huawei/unsigned.js';
-import type { CredentialsProvider, SignInInfo } from './credentials.js';
+import type { Credentials, CredentialsProvider, SignInInfo } from '../huawei/credentials.js';
+import { IamClient } from '../huawei/iam.js';
+import { nonEmptyString } from '../huawei/request.js';
+import type { UnsignedContext } from '../huawei/unsigned.js';
+import { errorMessage } from '../util/text.js';
 import { decodeIdTokenClaims, type IdTokenClaims } from './id-token-claims.js';
 import { needsRenewal } from './renewal.js';
 
@@ -58,6 +60,7 @@ interface SecurityTokensAnswer {
 export function keylessCredentials(ctx: UnsignedContext, options: KeylessOptions): CredentialsProvider {
   const now = options.now ?? Date.now;
   const audience = options.audience || undefined;
+  const iam = new IamClient(ctx, options.iamEndpoint);
   let held: Held | undefined;
   let pending: Promise<Held> | undefined;
   let claims: IdTokenClaims = {};
@@ -92,7 +95,7 @@ export function keylessCredentials(ctx: UnsignedContext, options: KeylessOptions
       token = audience === undefined ? await options.getIdToken() : await options.getIdToken(audience);
     } catch (error) {
       throw new SignInError(
-        `cannot get an ID token from GitHub: ${error instanceof Error ? error.message : String(error)}`,
+        `cannot get an ID token from GitHub: ${errorMessage(error)}`,
         'check that the job has `permissions: id-token: write`, and that the audience input is the client ID of the identity provider',
         { cause: error },
       );
@@ -107,16 +110,7 @@ export function keylessCredentials(ctx: UnsignedContext, options: KeylessOptions
     if (claims.sub !== undefined) info.subject = claims.sub;
     if (claims.aud !== undefined) info.audience = claims.aud;
 
-    const base = options.iamEndpoint.href.replace(/\/+$/, '');
-    const federation = await unsignedPost<unknown>(ctx, {
-      operation: 'CreateUnscopedTokenWithIdToken',
-      url: new URL(
-        `${base}/v3/OS-FEDERATION/identity_providers/${encodeURIComponent(options.identityProvider)}/protocols/oidc/auth`,
-      ),
-      headers: { Authorization: `Bearer ${token}` },
-      body: {},
-      hint,
-    });
+    const federation = await iam.unscopedToken(options.identityProvider, token, hint);
     const unscoped = federation.headers['x-subject-token'];
     if (!unscoped) {
       throw new SignInError(
@@ -126,25 +120,14 @@ export function keylessCredentials(ctx: UnsignedContext, options: KeylessOptions
     }
     options.onSecret(unscoped);
 
-    const answer = await unsignedPost<SecurityTokensAnswer>(ctx, {
-      operation: 'CreateTemporaryAccessKeyByToken',
-      url: new URL(`${base}/v3.0/OS-CREDENTIAL/securitytokens`),
-      headers: { 'X-Auth-Token': unscoped },
-      body: {
-        auth: {
-          identity: { methods: ['token'], token: { duration_seconds: CREDENTIALS_DURATION_SECONDS } },
-        },
-      },
-      hint,
-    });
-    const c = answer.data.credential;
-    const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-    const accessKeyId = text(c?.access);
-    const secretAccessKey = text(c?.secret);
-    const securityToken = text(c?.securitytoken);
+    const answer = await iam.temporaryCredentials(unscoped, CREDENTIALS_DURATION_SECONDS, hint);
+    const c = (answer.data as SecurityTokensAnswer).credential;
+    const accessKeyId = nonEmptyString(c?.access);
+    const secretAccessKey = nonEmptyString(c?.secret);
+    const securityToken = nonEmptyString(c?.securitytoken);
     // Masked before anything else can show them, even when the answer is incomplete.
     for (const secret of [accessKeyId, secretAccessKey, securityToken]) if (secret) options.onSecret(secret);
-    const serverExpiry = Date.parse(text(c?.expires_at) ?? '');
+    const serverExpiry = Date.parse(nonEmptyString(c?.expires_at) ?? '');
     if (!accessKeyId || !secretAccessKey || !securityToken || Number.isNaN(serverExpiry)) {
       throw new SignInError(
         `IAM CreateTemporaryAccessKeyByToken answered without access, secret, securitytoken and expires_at${answer.requestId ? ` (request id ${answer.requestId})` : ''}`,

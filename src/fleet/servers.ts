@@ -1,19 +1,8 @@
 /** A cloud phone server and a phone model as the pre-flight check needs them (from CPH's lists). */
 
-export interface FleetServer {
-  id: string;
-  name: string;
-  /** ListCloudPhoneServers `status`: only 5 (running) can take a push. */
-  status: number;
-  /** The flavor: matched against a phone model's `phone_model_name`. */
-  phoneModel: string;
-}
+import type { FleetServer, PhoneModel } from '../huawei/types.js';
 
-export interface PhoneModel {
-  name: string;
-  /** A JSON string whose `max_share_disk_size_g` means shared storage; may be missing or not JSON. */
-  extendSpec: string | null;
-}
+export type { FleetServer, PhoneModel };
 
 /** A server the run chose, and how: an id given, or a name that matched a pattern. */
 export interface ChosenServer {

@@ -4,6 +4,7 @@
  * random source so tests need not wait, and a server-provided delay
  * (Retry-After) honoured when it is longer than the computed one.
  */
+import { errorMessage } from '../util/text.js';
 
 export interface RetryPolicy {
   /** Total attempts, the first included. */
@@ -26,6 +27,14 @@ export interface RetryHooks {
   /** The run's cancellation: no new attempt starts once it is aborted, and waits end at once. */
   signal?: AbortSignal;
   random?: () => number;
+  /**
+   * An absolute time (ms since the epoch, on `now`'s clock) past which no wait may run: a retry
+   * whose wait would end after it is not made, and the last outcome stands (contract: a wait's
+   * `wait-timeout` bounds every sleep, `Retry-After` included).
+   */
+  deadline?: number;
+  /** The clock `deadline` is on; Date.now by default. */
+  now?: () => number;
   /** Called before each wait; `attempt` is the attempt that just failed (1-based). */
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
 }
@@ -85,6 +94,10 @@ export async function withRetry<T>(
       backoffDelay(policy, attempt, hooks.random),
       Math.min(decision.afterMs ?? 0, 60_000),
     );
+    if (hooks.deadline !== undefined && (hooks.now ?? Date.now)() + delayMs > hooks.deadline) {
+      if ('error' in outcome) throw outcome.error;
+      return outcome.value;
+    }
     hooks.onRetry?.({ attempt, delayMs, reason: decision.reason });
     await wait(delayMs, hooks.signal);
   }
@@ -104,17 +117,13 @@ function retryAfterMs(headers: Record<string, string>): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Reads and upload parts: safe to repeat, so retry network errors, timeouts,
  * 408, 429 and 5xx.
  */
 export function judgeIdempotent(outcome: AttemptOutcome): RetryDecision & { reason: string } {
   if ('error' in outcome) {
-    return { retry: isNetworkError(outcome.error), reason: describeError(outcome.error) };
+    return { retry: isNetworkError(outcome.error), reason: errorMessage(outcome.error) };
   }
   const { status, headers } = outcome.value;
   const retry = status === 408 || status === 429 || status >= 500;
@@ -131,7 +140,7 @@ export function judgeNonIdempotent(outcome: AttemptOutcome): RetryDecision & { r
     const error = outcome.error;
     return {
       retry: isNetworkError(error) && !(error as { maybeSent: boolean }).maybeSent,
-      reason: describeError(error),
+      reason: errorMessage(error),
     };
   }
   const { status, headers } = outcome.value;

@@ -4,6 +4,7 @@
  * have reached the server (which decides whether a POST may be repeated).
  */
 import { type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { errorMessage } from '../util/text.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -126,7 +127,7 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
     if (error instanceof NetworkError) throw error;
     if (req.signal?.aborted) throw req.signal.reason;
     if (controller.signal.aborted) throw timeoutError;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     // undici's ProxyAgent: the proxy refused the CONNECT tunnel (407, 403, 502…); the request
     // itself was never sent.
     const tunnelRefused = /^Proxy response \(\d+\) !== 200 when HTTP Tunneling/.test(reason);

@@ -1,8 +1,8 @@
 /** What every Huawei client needs to make a request: plain values, no toolkit. */
 import type { Dispatcher } from 'undici';
-import type { CredentialsProvider } from '../auth/credentials.js';
 import type { RetryHooks, RetryPolicy } from '../http/retry.js';
 import type { Redactor } from '../redact.js';
+import type { CredentialsProvider } from './credentials.js';
 
 export interface ClientContext {
   dispatcher: Dispatcher;
@@ -27,7 +27,11 @@ export interface ClientContext {
  * `<label>: <reason>; retrying in 1.2 s (attempt 2 of 5)`, scrubbed of secrets,
  * after `beforeEach` (an upload undoes its progress there).
  */
-export function retryHooks(ctx: ClientContext, label: string, beforeEach?: () => void): RetryHooks {
+export function retryHooks(
+  ctx: Omit<ClientContext, 'credentials'>,
+  label: string,
+  beforeEach?: () => void,
+): RetryHooks {
   return {
     signal: ctx.signal,
     ...ctx.hooks,

@@ -1,94 +1,221 @@
 /**
- * The CPH calls the action makes: PushShareFiles, ListJobs and ShowJob; to choose and check the
- * servers, ListCloudPhoneServers and ListCloudPhoneModels (every page, read once).
+ * The CPH calls the action makes: PushShareFiles and DeleteShareFiles, ListJobs and ShowJob; to
+ * choose and check the servers, ListCloudPhoneServers and ListCloudPhoneModels (every page, read
+ * once, whole or not at all).
  */
 import { ServiceError } from '../errors.js';
-import type { FleetServer, PhoneModel } from '../fleet/servers.js';
 import { apigRequest } from './apig.js';
 import type { ClientContext } from './context.js';
+import { readAllPages } from './paging.js';
+import { nonEmptyString, unexpectedAnswer } from './request.js';
+import type { FleetServer, Job, PhoneModel, PushJobEntry, PushResult } from './types.js';
 
-/** One entry of PushShareFiles' `jobs`: a job, or a per-server refusal. */
-export interface PushJobEntry {
-  server_id: string;
-  job_id: string | null;
-  error_code: string | null;
-  error_msg: string | null;
-}
-
-export interface PushResult {
-  requestId: string;
-  jobs: PushJobEntry[];
-}
-
-/** A CPH job as ListJobs and ShowJob return it; the text fields may be null. */
-export interface Job {
-  job_id: string;
-  server_id: string | null;
-  status: number;
-  error_code: string | null;
-  error_msg: string | null;
-  execute_msg: string | null;
-}
+export type { Job, PushJobEntry, PushResult };
 
 export interface CphTarget {
   endpoint: URL;
   projectId: string;
 }
 
-function cphUrl(target: CphTarget, path: string): URL {
-  return new URL(`/v1/${target.projectId}/cloud-phone/${path}`, target.endpoint);
+/** Options of a read made while waiting: no retry wait runs past `deadline` (ms since the epoch). */
+export interface ReadOptions {
+  deadline?: number;
 }
+
+const PAGE = 100;
 
 function text(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
+  return nonEmptyString(value) ?? null;
 }
 
-function malformed(operation: string, requestId: string | undefined, what: string): ServiceError {
-  return new ServiceError({
-    service: 'CPH',
-    operation,
-    requestId,
-    detail: `unexpected answer: ${what}`,
-    hint: 'check that cph-endpoint points at the CPH API of your region',
-  });
-}
+export class CphClient {
+  constructor(
+    private readonly ctx: ClientContext,
+    private readonly target: CphTarget,
+  ) {}
 
-export async function pushShareFiles(
-  ctx: ClientContext,
-  target: CphTarget,
-  push: { bucket: string; objectPath: string; serverIds: string[] },
-): Promise<PushResult> {
-  // Exactly these three keys: DeleteShareFiles shares the method and URI and is
-  // told apart only by its body.
-  const body = { bucket_name: push.bucket, object_path: push.objectPath, server_ids: push.serverIds };
-  const { data, requestId } = await apigRequest<{ request_id?: unknown; jobs?: unknown }>(ctx, {
-    service: 'CPH',
-    operation: 'PushShareFiles',
-    method: 'POST',
-    url: cphUrl(target, 'phones/share-files'),
-    body,
-    idempotent: false,
-    finishOnCancel: true,
-  });
-  if (!requestId) throw malformed('PushShareFiles', undefined, 'no request_id');
-  if (!Array.isArray(data.jobs)) throw malformed('PushShareFiles', requestId, 'no jobs array');
-  const jobs: PushJobEntry[] = [];
-  for (const entry of data.jobs as Record<string, unknown>[]) {
-    if (!entry || typeof entry !== 'object' || typeof entry.server_id !== 'string') continue;
-    jobs.push({
-      server_id: entry.server_id,
-      job_id: text(entry.job_id),
-      error_code: text(entry.error_code),
-      error_msg: text(entry.error_msg),
+  private url(path: string): URL {
+    return new URL(`/v1/${this.target.projectId}/cloud-phone/${path}`, this.target.endpoint);
+  }
+
+  private malformed(operation: string, requestId: string | undefined, what: string): ServiceError {
+    return unexpectedAnswer(
+      this.ctx,
+      { service: 'CPH', operation },
+      { requestId },
+      `unexpected answer: ${what}`,
+    );
+  }
+
+  async pushShareFiles(push: {
+    bucket: string;
+    objectPath: string;
+    serverIds: string[];
+  }): Promise<PushResult> {
+    // Exactly these three keys: DeleteShareFiles shares the method and URI and is
+    // told apart only by its body.
+    const body = { bucket_name: push.bucket, object_path: push.objectPath, server_ids: push.serverIds };
+    return this.shareFiles('PushShareFiles', body);
+  }
+
+  /** Deletes `filePaths` (absolute paths on the phone) from every server's shared storage. */
+  async deleteShareFiles(serverIds: string[], filePaths: string[]): Promise<PushResult> {
+    // Exactly these two keys: with `bucket_name` and `object_path` it would be a push.
+    return this.shareFiles('DeleteShareFiles', { server_ids: serverIds, file_paths: filePaths });
+  }
+
+  /** Both calls change state: retried only when the service surely did not act (429, 503, unsent). */
+  private async shareFiles(operation: string, body: Record<string, string[] | string>): Promise<PushResult> {
+    const { data, requestId } = await apigRequest<{ jobs?: unknown }>(this.ctx, {
+      service: 'CPH',
+      operation,
+      method: 'POST',
+      url: this.url('phones/share-files'),
+      body,
+      idempotent: false,
+      finishOnCancel: true,
+    });
+    if (!requestId) throw this.malformed(operation, undefined, 'no request_id');
+    if (!Array.isArray(data.jobs)) throw this.malformed(operation, requestId, 'no jobs array');
+    const jobs: PushJobEntry[] = [];
+    for (const entry of data.jobs as Record<string, unknown>[]) {
+      if (!entry || typeof entry !== 'object' || typeof entry.server_id !== 'string') continue;
+      jobs.push({
+        server_id: entry.server_id,
+        job_id: text(entry.job_id),
+        error_code: text(entry.error_code),
+        error_msg: text(entry.error_msg),
+      });
+    }
+    return { requestId, jobs };
+  }
+
+  /** One page of ListJobs for up to 20 PushShareFiles request ids; an entry without job_id fails. */
+  async listJobs(
+    page: { requestIds: string[]; offset: number; limit: number },
+    options: ReadOptions = {},
+  ): Promise<Job[]> {
+    const url = this.url('jobs');
+    url.searchParams.set('request_ids', page.requestIds.join(','));
+    url.searchParams.set('offset', String(page.offset));
+    url.searchParams.set('limit', String(page.limit));
+    const { data, requestId } = await apigRequest<{ jobs?: unknown }>(this.ctx, {
+      service: 'CPH',
+      operation: 'ListJobs',
+      method: 'GET',
+      url,
+      idempotent: true,
+      deadline: options.deadline,
+    });
+    if (!Array.isArray(data.jobs)) throw this.malformed('ListJobs', requestId, 'no jobs array');
+    return data.jobs.map((raw, i) => {
+      const job = toJob(raw);
+      if (!job) throw this.malformed('ListJobs', requestId, `jobs[${i}] has no job_id`);
+      return job;
     });
   }
-  return { requestId, jobs };
+
+  async showJob(jobId: string, options: ReadOptions = {}): Promise<Job> {
+    const { data, requestId } = await apigRequest<unknown>(this.ctx, {
+      service: 'CPH',
+      operation: 'ShowJob',
+      method: 'GET',
+      url: this.url(`jobs/${encodeURIComponent(jobId)}`),
+      idempotent: true,
+      deadline: options.deadline,
+    });
+    const job = toJob(data);
+    if (!job) throw this.malformed('ShowJob', requestId, 'no job_id');
+    return job;
+  }
+
+  /** Every server of the project: until `count` are collected, or a failure. */
+  async listServers(): Promise<FleetServer[]> {
+    const operation = 'ListCloudPhoneServers';
+    return readAllPages(this.ctx, {
+      service: 'CPH',
+      operation,
+      noun: 'servers',
+      pageSize: PAGE,
+      read: async (offset) => {
+        const { data, requestId } = await this.listPage<{ count?: unknown; servers?: unknown }>(
+          operation,
+          'servers',
+          offset,
+          'cph:servers:list',
+        );
+        if (!Array.isArray(data.servers)) throw this.malformed(operation, requestId, 'no servers array');
+        if (typeof data.count !== 'number') throw this.malformed(operation, requestId, 'no count');
+        const entries = (data.servers as unknown[]).map((raw, i): FleetServer => {
+          const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+          if (typeof r.server_id !== 'string' || r.server_id === '') {
+            throw this.malformed(operation, requestId, `servers[${offset + i}] has no server_id`);
+          }
+          return {
+            id: r.server_id,
+            name: typeof r.server_name === 'string' ? r.server_name : '',
+            status: typeof r.status === 'number' ? r.status : Number(r.status),
+            phoneModel: typeof r.phone_model_name === 'string' ? r.phone_model_name : '',
+          };
+        });
+        return { entries, count: data.count, requestId };
+      },
+    });
+  }
+
+  /** Every phone model (flavor): pages while they come back full (this list has no count). */
+  async listPhoneModels(): Promise<PhoneModel[]> {
+    const operation = 'ListCloudPhoneModels';
+    return readAllPages(this.ctx, {
+      service: 'CPH',
+      operation,
+      noun: 'phone models',
+      pageSize: PAGE,
+      read: async (offset) => {
+        const { data, requestId } = await this.listPage<{ phone_models?: unknown }>(
+          operation,
+          'phone-models',
+          offset,
+          'cph:system:listPhoneSpecifications',
+        );
+        if (!Array.isArray(data.phone_models)) {
+          throw this.malformed(operation, requestId, 'no phone_models array');
+        }
+        const entries = (data.phone_models as unknown[]).map((raw, i): PhoneModel => {
+          const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+          if (typeof r.phone_model_name !== 'string' || r.phone_model_name === '') {
+            throw this.malformed(operation, requestId, `phone_models[${offset + i}] has no phone_model_name`);
+          }
+          return {
+            name: r.phone_model_name,
+            extendSpec: typeof r.extend_spec === 'string' ? r.extend_spec : null,
+          };
+        });
+        return { entries, requestId };
+      },
+    });
+  }
+
+  private async listPage<T>(operation: string, path: string, offset: number, permission: string) {
+    const url = this.url(path);
+    url.searchParams.set('offset', String(offset));
+    url.searchParams.set('limit', String(PAGE));
+    return apigRequest<T>(this.ctx, {
+      service: 'CPH',
+      operation,
+      method: 'GET',
+      url,
+      idempotent: true,
+    }).catch((error: unknown) => {
+      throw listForbidden(error, permission);
+    });
+  }
 }
 
 function toJob(raw: unknown): Job | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const r = raw as Record<string, unknown>;
-  if (typeof r.job_id !== 'string') return undefined;
+  if (typeof r.job_id !== 'string' || r.job_id === '') return undefined;
   const status = typeof r.status === 'number' ? r.status : Number(r.status);
   return {
     job_id: r.job_id,
@@ -98,40 +225,6 @@ function toJob(raw: unknown): Job | undefined {
     error_msg: text(r.error_msg),
     execute_msg: text(r.execute_msg),
   };
-}
-
-/** One page of ListJobs for up to 20 PushShareFiles request ids. */
-export async function listJobs(
-  ctx: ClientContext,
-  target: CphTarget,
-  page: { requestIds: string[]; offset: number; limit: number },
-): Promise<Job[]> {
-  const url = cphUrl(target, 'jobs');
-  url.searchParams.set('request_ids', page.requestIds.join(','));
-  url.searchParams.set('offset', String(page.offset));
-  url.searchParams.set('limit', String(page.limit));
-  const { data, requestId } = await apigRequest<{ jobs?: unknown }>(ctx, {
-    service: 'CPH',
-    operation: 'ListJobs',
-    method: 'GET',
-    url,
-    idempotent: true,
-  });
-  if (!Array.isArray(data.jobs)) throw malformed('ListJobs', requestId, 'no jobs array');
-  return data.jobs.map(toJob).filter((job): job is Job => job !== undefined);
-}
-
-export async function showJob(ctx: ClientContext, target: CphTarget, jobId: string): Promise<Job> {
-  const { data, requestId } = await apigRequest<unknown>(ctx, {
-    service: 'CPH',
-    operation: 'ShowJob',
-    method: 'GET',
-    url: cphUrl(target, `jobs/${encodeURIComponent(jobId)}`),
-    idempotent: true,
-  });
-  const job = toJob(data);
-  if (!job) throw malformed('ShowJob', requestId, 'no job_id');
-  return job;
 }
 
 /** A 403 on a pre-flight list: name the permission, or the way to do without the check. */
@@ -151,70 +244,47 @@ function listForbidden(error: unknown, permission: string): unknown {
   });
 }
 
-const PAGE = 100;
+// The free functions the steps call today; each is one CphClient call.
 
-/** Every server of the project, every page read once (limit 100, `count` is the total). */
-export async function listCloudPhoneServers(ctx: ClientContext, target: CphTarget): Promise<FleetServer[]> {
-  const servers: FleetServer[] = [];
-  for (let offset = 0; ; ) {
-    const url = cphUrl(target, 'servers');
-    url.searchParams.set('offset', String(offset));
-    url.searchParams.set('limit', String(PAGE));
-    const { data, requestId } = await apigRequest<{ count?: unknown; servers?: unknown }>(ctx, {
-      service: 'CPH',
-      operation: 'ListCloudPhoneServers',
-      method: 'GET',
-      url,
-      idempotent: true,
-    }).catch((error: unknown) => {
-      throw listForbidden(error, 'cph:servers:list');
-    });
-    if (!Array.isArray(data.servers)) throw malformed('ListCloudPhoneServers', requestId, 'no servers array');
-    for (const raw of data.servers as Record<string, unknown>[]) {
-      if (!raw || typeof raw !== 'object' || typeof raw.server_id !== 'string') continue;
-      servers.push({
-        id: raw.server_id,
-        name: typeof raw.server_name === 'string' ? raw.server_name : '',
-        status: typeof raw.status === 'number' ? raw.status : Number(raw.status),
-        phoneModel: typeof raw.phone_model_name === 'string' ? raw.phone_model_name : '',
-      });
-    }
-    offset += data.servers.length;
-    const count = typeof data.count === 'number' ? data.count : undefined;
-    // `count` says when to stop; without it, a short page does.
-    if (data.servers.length === 0 || (count !== undefined ? offset >= count : data.servers.length < PAGE)) {
-      return servers;
-    }
-  }
+export function pushShareFiles(
+  ctx: ClientContext,
+  target: CphTarget,
+  push: { bucket: string; objectPath: string; serverIds: string[] },
+): Promise<PushResult> {
+  return new CphClient(ctx, target).pushShareFiles(push);
 }
 
-/** Every phone model (flavor), every page: one call unless a project has more than 100. */
-export async function listCloudPhoneModels(ctx: ClientContext, target: CphTarget): Promise<PhoneModel[]> {
-  const models: PhoneModel[] = [];
-  for (let offset = 0; ; ) {
-    const url = cphUrl(target, 'phone-models');
-    url.searchParams.set('offset', String(offset));
-    url.searchParams.set('limit', String(PAGE));
-    const { data, requestId } = await apigRequest<{ phone_models?: unknown }>(ctx, {
-      service: 'CPH',
-      operation: 'ListCloudPhoneModels',
-      method: 'GET',
-      url,
-      idempotent: true,
-    }).catch((error: unknown) => {
-      throw listForbidden(error, 'cph:system:listPhoneSpecifications');
-    });
-    if (!Array.isArray(data.phone_models)) {
-      throw malformed('ListCloudPhoneModels', requestId, 'no phone_models array');
-    }
-    for (const raw of data.phone_models as Record<string, unknown>[]) {
-      if (!raw || typeof raw !== 'object' || typeof raw.phone_model_name !== 'string') continue;
-      models.push({
-        name: raw.phone_model_name,
-        extendSpec: typeof raw.extend_spec === 'string' ? raw.extend_spec : null,
-      });
-    }
-    offset += data.phone_models.length;
-    if (data.phone_models.length < PAGE) return models;
-  }
+export function deleteShareFiles(
+  ctx: ClientContext,
+  target: CphTarget,
+  serverIds: string[],
+  filePaths: string[],
+): Promise<PushResult> {
+  return new CphClient(ctx, target).deleteShareFiles(serverIds, filePaths);
+}
+
+/** `page.deadline`: no retry wait runs past it (the wait's deadline). */
+export function listJobs(
+  ctx: ClientContext,
+  target: CphTarget,
+  page: { requestIds: string[]; offset: number; limit: number; deadline?: number },
+): Promise<Job[]> {
+  return new CphClient(ctx, target).listJobs(page, { deadline: page.deadline });
+}
+
+export function showJob(
+  ctx: ClientContext,
+  target: CphTarget,
+  jobId: string,
+  options?: ReadOptions,
+): Promise<Job> {
+  return new CphClient(ctx, target).showJob(jobId, options);
+}
+
+export function listCloudPhoneServers(ctx: ClientContext, target: CphTarget): Promise<FleetServer[]> {
+  return new CphClient(ctx, target).listServers();
+}
+
+export function listCloudPhoneModels(ctx: ClientContext, target: CphTarget): Promise<PhoneModel[]> {
+  return new CphClient(ctx, target).listPhoneModels();
 }

@@ -3,14 +3,15 @@
  * signature, retried by policy (every call here is safe to repeat), and XML
  * read without depending on its namespace.
  */
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { CancelledError, ServiceError, SignInError } from '../errors.js';
-import { hintFor } from '../hints.js';
-import { type AttemptOutcome, judgeIdempotent, withRetry } from '../http/retry.js';
-import { type BodySource, type HttpMethod, type HttpResponse, send } from '../http/transport.js';
+import type { BodySource, HttpMethod, HttpResponse } from '../http/transport.js';
 import { snippet } from '../util/text.js';
-import { type ClientContext, retryHooks } from './context.js';
+import type { ClientContext } from './context.js';
+import { huaweiRequest, unexpectedAnswer, xmlElements, xmlRoot, xmlText } from './request.js';
 import { signObsRequest } from './sign-obs.js';
+
+export { xmlElements, xmlText };
 
 export interface ObsTarget {
   endpoint: URL;
@@ -82,41 +83,24 @@ export function objectUrl(
   return url;
 }
 
-/** The contents of every `<Name>` element, in order (for repeated elements such as `<Upload>`). */
-export function xmlElements(xml: string, name: string): string[] {
-  const re = new RegExp(`<(?:[\\w.-]+:)?${name}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w.-]+:)?${name}>`, 'g');
-  return [...xml.matchAll(re)].map((m) => m[1] ?? '');
-}
-
-/** The text of the first `<Name>` element, whatever namespace prefix or default namespace is used. */
-export function xmlText(xml: string, name: string): string | undefined {
-  const match = new RegExp(`<(?:[\\w.-]+:)?${name}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w.-]+:)?${name}>`).exec(
-    xml,
-  );
-  return match?.[1] === undefined ? undefined : decodeXml(match[1].trim());
-}
-
-function decodeXml(text: string): string {
-  return text.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-f]+);/gi, (entity, name: string) => {
-    const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-    if (named[name.toLowerCase()]) return named[name.toLowerCase()] as string;
-    const code =
-      name[1]?.toLowerCase() === 'x'
-        ? Number.parseInt(name.slice(2), 16)
-        : Number.parseInt(name.slice(1), 10);
-    return Number.isFinite(code) ? String.fromCodePoint(code) : entity;
-  });
-}
-
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The root element's local name, or undefined when the body is not XML. */
-function xmlRoot(xml: string): string | undefined {
-  return /<(?:[\w.-]+:)?([\w.-]+)[\s>/]/.exec(
-    xml.replace(/<\?xml[^>]*\?>/, '').replace(/<!--[\s\S]*?-->/g, ''),
-  )?.[1];
+/**
+ * The integrity digests OBS verifies on a PUT or a part: `Content-MD5` (base64 MD5) and/or
+ * `x-obs-content-sha256` (lower-case hex SHA-256, signed like every `x-obs-*` header).
+ */
+export interface BodyDigest {
+  md5Base64?: string;
+  sha256Hex?: string;
+}
+
+export function digestHeaders(digest: BodyDigest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (digest.md5Base64) headers['Content-MD5'] = digest.md5Base64;
+  if (digest.sha256Hex) headers['x-obs-content-sha256'] = digest.sha256Hex;
+  return headers;
 }
 
 export class ObsClient {
@@ -130,88 +114,45 @@ export class ObsClient {
     return new ObsClient({ ...this.ctx, ...change }, this.target);
   }
 
-  private async call(call: ObsCall): Promise<HttpResponse> {
-    const { ctx, target } = this;
-    const url = objectUrl(target, call.key, call.subresources);
-    let response: HttpResponse;
-    try {
-      response = await withRetry(
-        async () => {
-          const headers: Record<string, string> = { 'User-Agent': ctx.userAgent, ...call.headers };
-          const credentials = await ctx.credentials.get(ctx.signal);
-          Object.assign(
-            headers,
-            signObsRequest(
-              {
-                method: call.method,
-                bucket: target.bucket,
-                key: call.key,
-                subresources: call.subresources,
-                headers,
-              },
-              credentials,
-              ctx.now?.() ?? new Date(),
-            ),
-          );
-          return send(ctx.dispatcher, {
+  private call(call: ObsCall): Promise<HttpResponse> {
+    const { target } = this;
+    return huaweiRequest(this.ctx, {
+      service: 'OBS',
+      operation: call.operation,
+      method: call.method,
+      url: objectUrl(target, call.key, call.subresources),
+      headers: call.headers,
+      body: call.body,
+      sign: (headers, credentials, now) =>
+        signObsRequest(
+          {
             method: call.method,
-            url,
+            bucket: target.bucket,
+            key: call.key,
+            subresources: call.subresources,
             headers,
-            body: call.body,
-            timeoutMs: call.timeoutMs ?? ctx.timeoutMs,
-            signal: ctx.signal,
-          });
-        },
-        (outcome) => {
-          const decision = judgeIdempotent(outcome as AttemptOutcome);
-          // An <Error> inside a 200 (documented for CompleteMultipartUpload) is a
-          // failure; retry it like a 500 since the request is safe to repeat.
-          // Only a 2xx: a 4xx with its <Error> body is as final as any other 4xx.
-          if (
-            'value' in outcome &&
-            !decision.retry &&
-            outcome.value.status >= 200 &&
-            outcome.value.status < 300 &&
-            isErrorBody(outcome.value as HttpResponse)
-          ) {
-            return { retry: true, reason: `HTTP ${outcome.value.status} with an <Error> body` };
-          }
-          return decision;
-        },
-        ctx.retry,
-        retryHooks(ctx, `OBS ${call.operation}`, call.onRetry),
-      );
-    } catch (error) {
-      // Only the credentials can fail with these before a request is sent: a failed keyless
-      // renewal keeps IAM's (or GitHub's) message and hint.
-      if (error instanceof CancelledError || error instanceof ServiceError || error instanceof SignInError)
-        throw error;
-      throw new ServiceError({
-        service: 'OBS',
-        operation: call.operation,
-        detail: ctx.redactor.redact(error instanceof Error ? error.message : String(error)),
-        hint: hintFor('OBS', undefined, undefined),
-        cause: error,
-      });
-    }
-    const ok = response.status >= 200 && response.status < 300 && !isErrorBody(response);
-    if (!ok && !call.accept?.includes(response.status)) throw this.failure(call.operation, response);
-    return response;
+          },
+          credentials,
+          now,
+        ),
+      // Every OBS call here is safe to repeat.
+      idempotent: true,
+      accept: call.accept,
+      // An <Error> inside a 200 (documented for CompleteMultipartUpload) is a failure; retried like a 500.
+      failsDespiteStatus: errorBodyIn,
+      timeoutMs: call.timeoutMs,
+      onRetry: call.onRetry,
+    });
   }
 
-  private failure(operation: string, response: HttpResponse): ServiceError {
-    const xml = response.body.toString('utf8');
-    const code = xmlText(xml, 'Code') ?? response.headers['x-obs-error-code'];
-    const message = xmlText(xml, 'Message') ?? response.headers['x-obs-error-message'];
-    return new ServiceError({
-      service: 'OBS',
-      operation,
-      status: response.status,
-      code,
-      requestId: xmlText(xml, 'RequestId') ?? response.headers['x-obs-request-id'],
-      detail: this.ctx.redactor.redact(message ?? (code ? code : `HTTP ${response.status}`)),
-      hint: hintFor('OBS', response.status, code),
-    });
+  /** A 2xx answer without what OBS promises in it. */
+  private unexpected(operation: string, response: HttpResponse, detail: string) {
+    return unexpectedAnswer(
+      this.ctx,
+      { service: 'OBS', operation },
+      { status: response.status, requestId: response.headers['x-obs-request-id'] },
+      detail,
+    );
   }
 
   async headObject(key: string): Promise<ObsObjectInfo | undefined> {
@@ -224,24 +165,51 @@ export class ObsClient {
     };
   }
 
+  /**
+   * One PUT of a whole object, carrying the digest(s) OBS verifies; returns the new ETag. The body
+   * is a factory for streamed data (opened again on a retry), or the bytes themselves.
+   */
   async putObject(
     key: string,
-    object: { body: BodySource; length: number; md5Base64: string; headers: Record<string, string> },
+    object: BodyDigest & {
+      body: BodySource | string | Uint8Array;
+      length: number;
+      headers: Record<string, string>;
+    },
     onRetry?: () => void,
-  ): Promise<void> {
-    await this.call({
+  ): Promise<{ etag: string | undefined }> {
+    const res = await this.call({
       operation: 'PutObject',
       method: 'PUT',
       key,
-      headers: {
-        ...object.headers,
-        'Content-Length': String(object.length),
-        'Content-MD5': object.md5Base64,
-      },
+      headers: { ...object.headers, 'Content-Length': String(object.length), ...digestHeaders(object) },
       body: object.body,
       timeoutMs: transferTimeoutMs(this.ctx.timeoutMs, object.length),
       onRetry,
     });
+    return { etag: res.headers.etag };
+  }
+
+  /** A small text object (the ledger, a manifest), with `x-obs-content-sha256` of its bytes. */
+  async putObjectText(
+    key: string,
+    text: string,
+    contentType = 'application/json',
+  ): Promise<{ etag: string | undefined }> {
+    const body = Buffer.from(text, 'utf8');
+    return this.putObject(key, {
+      body,
+      length: body.length,
+      sha256Hex: createHash('sha256').update(body).digest('hex'),
+      headers: { 'Content-Type': contentType },
+    });
+  }
+
+  /** A small object's text and ETag, or null when there is none (404). */
+  async getObjectText(key: string): Promise<{ body: string; etag: string | undefined } | null> {
+    const res = await this.call({ operation: 'GetObject', method: 'GET', key, accept: [404] });
+    if (res.status === 404) return null;
+    return { body: res.body.toString('utf8'), etag: res.headers.etag };
   }
 
   /** `onRetry` is called before each repeated request: each may have opened an upload of its own. */
@@ -261,23 +229,23 @@ export class ObsClient {
     const text = res.body.toString('utf8');
     const uploadId = xmlText(text, 'UploadId');
     if (!uploadId) {
-      throw new ServiceError({
-        service: 'OBS',
-        operation: 'InitiateMultipartUpload',
-        status: res.status,
-        requestId: res.headers['x-obs-request-id'],
-        detail: this.ctx.redactor.redact(`the answer has no UploadId: ${snippet(text, 200)}`),
-        hint: 'a proxy or gateway may be answering instead of OBS: check obs-endpoint and the proxy settings',
-      });
+      throw this.unexpected(
+        'InitiateMultipartUpload',
+        res,
+        `the answer has no UploadId: ${snippet(text, 200)}`,
+      );
     }
     return uploadId;
   }
 
-  /** Returns the part's ETag verbatim, quotes included, as CompleteMultipartUpload wants it. */
+  /**
+   * Returns the part's ETag verbatim, quotes included, as CompleteMultipartUpload wants it. The
+   * part carries `Content-MD5`, `x-obs-content-sha256` or both, as given.
+   */
   async uploadPart(
     key: string,
     uploadId: string,
-    part: { partNumber: number; length: number; md5Base64: string; body: BodySource },
+    part: BodyDigest & { partNumber: number; length: number; body: BodySource },
     onRetry?: () => void,
   ): Promise<string> {
     const res = await this.call({
@@ -285,13 +253,13 @@ export class ObsClient {
       method: 'PUT',
       key,
       subresources: { partNumber: String(part.partNumber), uploadId },
-      headers: { 'Content-Length': String(part.length), 'Content-MD5': part.md5Base64 },
+      headers: { 'Content-Length': String(part.length), ...digestHeaders(part) },
       body: part.body,
       timeoutMs: transferTimeoutMs(this.ctx.timeoutMs, part.length),
       onRetry,
     });
     const etag = res.headers.etag;
-    if (!etag) throw this.failure('UploadPart', res);
+    if (!etag) throw this.unexpected('UploadPart', res, 'the answer has no ETag header');
     return etag;
   }
 
@@ -331,9 +299,17 @@ export class ObsClient {
       clock ??= { serverNowMs: Date.parse(res.headers.date ?? '') || Date.now(), localNowMs: Date.now() };
       const xml = res.body.toString('utf8');
       for (const entry of xmlElements(xml, 'Upload')) {
+        const upload = { key: xmlText(entry, 'Key'), uploadId: xmlText(entry, 'UploadId') };
+        if (!upload.key || !upload.uploadId) {
+          throw this.unexpected(
+            'ListMultipartUploads',
+            res,
+            `an <Upload> without Key or UploadId on page ${page}, after ${uploadCount(uploads.length)}`,
+          );
+        }
         uploads.push({
-          key: xmlText(entry, 'Key') ?? '',
-          uploadId: xmlText(entry, 'UploadId') ?? '',
+          key: upload.key,
+          uploadId: upload.uploadId,
           initiatedMs: Date.parse(xmlText(entry, 'Initiated') ?? ''),
         });
       }
@@ -348,14 +324,11 @@ export class ObsClient {
         (next['key-marker'] === (markers?.['key-marker'] ?? '') &&
           next['upload-id-marker'] === (markers?.['upload-id-marker'] ?? ''))
       ) {
-        throw new ServiceError({
-          service: 'OBS',
-          operation: 'ListMultipartUploads',
-          status: res.status,
-          requestId: res.headers['x-obs-request-id'],
-          detail: 'a truncated page came without new NextKeyMarker/NextUploadIdMarker',
-          hint: 'a proxy or gateway may be answering instead of OBS: check obs-endpoint and the proxy settings',
-        });
+        throw this.unexpected(
+          'ListMultipartUploads',
+          res,
+          `a truncated page (page ${page}, after ${uploadCount(uploads.length)}) came without new NextKeyMarker/NextUploadIdMarker`,
+        );
       }
       markers = next;
     }
@@ -373,8 +346,14 @@ export class ObsClient {
   }
 }
 
-function isErrorBody(response: HttpResponse): boolean {
-  return response.body.length > 0 && xmlRoot(response.body.toString('utf8')) === 'Error';
+function uploadCount(n: number): string {
+  return `${n} upload${n === 1 ? '' : 's'}`;
+}
+
+function errorBodyIn(response: HttpResponse): string | undefined {
+  return response.body.length > 0 && xmlRoot(response.body.toString('utf8')) === 'Error'
+    ? 'with an <Error> body'
+    : undefined;
 }
 
 /**

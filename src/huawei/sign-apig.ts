@@ -6,12 +6,9 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 
-export interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** Present for temporary (STS) credentials; then it is sent and signed. */
-  securityToken?: string;
-}
+import type { Credentials } from './credentials.js';
+
+export type { Credentials };
 
 export interface ApigRequest {
   method: string;

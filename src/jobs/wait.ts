@@ -8,8 +8,9 @@
  * looked up one by one.
  */
 import { CancelledError, ServiceError } from '../errors.js';
-import type { Job } from '../huawei/cph.js';
+import type { Job } from '../huawei/types.js';
 import { chunk, mapPool } from '../util/pool.js';
+import { errorMessage } from '../util/text.js';
 
 export interface TrackedJob {
   serverId: string;
@@ -32,9 +33,13 @@ export interface WaitCounts {
   total: number;
 }
 
+/**
+ * The reads get the wait's `deadline` (ms since the epoch, on `now`'s clock): no retry wait of
+ * theirs — backoff or `Retry-After` — may run past it (contract: no sleep runs past `wait-timeout`).
+ */
 export interface WaitDeps {
-  listJobs(page: { requestIds: string[]; offset: number; limit: number }): Promise<Job[]>;
-  showJob(jobId: string): Promise<Job>;
+  listJobs(page: { requestIds: string[]; offset: number; limit: number; deadline: number }): Promise<Job[]>;
+  showJob(jobId: string, deadline: number): Promise<Job>;
   sleep(ms: number): Promise<void>;
   now(): number;
   onRound?(counts: WaitCounts): void;
@@ -135,7 +140,12 @@ export async function waitForJobs(
       // while pages come back full and some of our jobs are still unseen.
       const firstPages = Math.max(1, Math.ceil(expected / LIST_PAGE_LIMIT));
       const fetchPage = (index: number) =>
-        deps.listJobs({ requestIds: group, offset: index * LIST_PAGE_LIMIT, limit: LIST_PAGE_LIMIT });
+        deps.listJobs({
+          requestIds: group,
+          offset: index * LIST_PAGE_LIMIT,
+          limit: LIST_PAGE_LIMIT,
+          deadline,
+        });
       const pages = await mapPool(
         Array.from({ length: firstPages }, (_, i) => i),
         PARALLEL_CALLS,
@@ -158,7 +168,7 @@ export async function waitForJobs(
       }
     });
     const missing = [...pendingIds].filter((id) => !seen.has(id));
-    await mapPool(missing, PARALLEL_CALLS, async (id) => record(await deps.showJob(id)));
+    await mapPool(missing, PARALLEL_CALLS, async (id) => record(await deps.showJob(id, deadline)));
   };
 
   while (pending().length > 0) {
@@ -172,9 +182,7 @@ export async function waitForJobs(
     } catch (error) {
       if (isPermanent(error) || error instanceof CancelledError) throw error;
       lastPollError = error;
-      deps.warn(
-        `polling the jobs failed this round, will try again: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      deps.warn(`polling the jobs failed this round, will try again: ${errorMessage(error)}`);
     }
     deps.onRound?.(countOutcomes(outcomes));
   }

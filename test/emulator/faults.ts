@@ -117,3 +117,23 @@ export function obsError(status: number, code: string, msg?: string): FaultActio
     headers,
   };
 }
+
+/**
+ * A CPH list page that ends early: a 200 holding `entries` (none by default) under `list`, and
+ * `count` when given — ListCloudPhoneServers' `{"servers": [], "count": 3022}` that once made a run
+ * push to 80 of 3,000 servers. Served instead of the real page, for `times` requests of the rule.
+ */
+export function shortPage(
+  list: 'servers' | 'phone_models' | 'jobs',
+  options: { count?: number; entries?: unknown[] } = {},
+): FaultAction {
+  const body: Record<string, unknown> = { request_id: REQUEST_ID_PLACEHOLDER };
+  if (options.count !== undefined) body.count = options.count;
+  body[list] = options.entries ?? [];
+  return {
+    kind: 'status',
+    status: 200,
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json;charset=UTF-8' },
+  };
+}

@@ -34,7 +34,7 @@ import type {
 } from './types.js';
 
 export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord, type TimelineEvent } from './cph.js';
-export { apigError, Faults, obsError, REQUEST_ID_PLACEHOLDER } from './faults.js';
+export { apigError, Faults, obsError, REQUEST_ID_PLACEHOLDER, shortPage } from './faults.js';
 export {
   DEFAULT_IDENTITY_PROVIDER_ID,
   defaultIdentityProvider,

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, ServiceError } from '../../src/errors.js';
-import { type CphTarget, listJobs, showJob } from '../../src/huawei/cph.js';
+import { CphClient, type CphTarget, listJobs, showJob } from '../../src/huawei/cph.js';
 import { type BatchEvent, type PushTarget, pushInBatches } from '../../src/jobs/push.js';
 import {
   apigError,
@@ -152,7 +152,7 @@ describe('pushInBatches', () => {
       'CPH PushShareFiles failed: the answer is not a JSON object: <html>proxy</html> (HTTP 200, request id r-html)',
     );
     expect(error.hint).toBe(
-      'a proxy or gateway may be answering instead of the service: check the endpoint inputs and proxy settings',
+      'a proxy or gateway may be answering instead of CPH: check cph-endpoint and the proxy settings',
     );
   });
 
@@ -222,5 +222,85 @@ describe('ListJobs and ShowJob', () => {
     expect(jobs.map((j) => [j.job_id, j.server_id, j.status])).toEqual(
       emu.cph.jobs.map((j) => [j.jobId, j.serverId, 1]),
     );
+  });
+
+  it('a 429 whose Retry-After would end past the deadline is not waited for: the read fails at once', async () => {
+    const throttled = {
+      ...apigError(429, 'APIG.0308'),
+      headers: { 'content-type': 'application/json', 'retry-after': '100' },
+    };
+    emu.faults.add({ op: 'ListJobs', times: 2, action: throttled });
+    const page = { requestIds: ['r1'], offset: 0, limit: 100 };
+    const error = await listJobs(test.ctx, target, { ...page, deadline: Date.now() + 20_000 }).then(
+      () => undefined,
+      (e: unknown) => e as ServiceError,
+    );
+    expect([error?.status, error?.code]).toEqual([429, 'APIG.0308']);
+    expect(test.sleeps).toEqual([]);
+    expect(emu.requestsFor('ListJobs')).toHaveLength(1);
+    // Without a deadline the same answer is waited for (a minute at most) and the read repeated.
+    await new CphClient(test.ctx, target).listJobs(page);
+    expect(test.sleeps).toEqual([60_000]);
+    expect(emu.requestsFor('ListJobs')).toHaveLength(3);
+  });
+});
+
+describe('DeleteShareFiles', () => {
+  /** The emulator answers a delete like a push (its own handler comes with the ledger work). */
+  const answer = (serverIds: string[]) => ({
+    kind: 'status' as const,
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      request_id: 'r-delete',
+      jobs: serverIds.map((id, i) => ({
+        server_id: id,
+        job_id: `j-${i}`,
+        error_code: null,
+        error_msg: null,
+      })),
+    }),
+  });
+
+  it('POSTs exactly {server_ids, file_paths} to share-files and returns the jobs', async () => {
+    emu.faults.add({ op: 'PushShareFiles', action: answer(['srv-1', 'srv-2']) });
+    const result = await new CphClient(test.ctx, target).deleteShareFiles(
+      ['srv-1', 'srv-2'],
+      ['/data/local/game/old.bin', '/data/local/game/levels'],
+    );
+    expect(result).toEqual({
+      requestId: 'r-delete',
+      jobs: [
+        { server_id: 'srv-1', job_id: 'j-0', error_code: null, error_msg: null },
+        { server_id: 'srv-2', job_id: 'j-1', error_code: null, error_msg: null },
+      ],
+    });
+    const [sent] = emu.requestsFor('PushShareFiles');
+    expect([sent?.method, sent?.path, sent?.authOk]).toEqual([
+      'POST',
+      `/v1/${DEFAULT_PROJECT_ID}/cloud-phone/phones/share-files`,
+      true,
+    ]);
+    expect(sent?.body).toEqual({
+      server_ids: ['srv-1', 'srv-2'],
+      file_paths: ['/data/local/game/old.bin', '/data/local/game/levels'],
+    });
+    expect(Object.keys(sent?.body as object)).toEqual(['server_ids', 'file_paths']);
+  });
+
+  it('is repeated after a 429 like a push, but never after a 500 (it may have acted)', async () => {
+    emu.faults.add({ op: 'PushShareFiles', action: apigError(429, 'APIG.0308') });
+    emu.faults.add({ op: 'PushShareFiles', action: answer(['srv-1']) });
+    const client = new CphClient(test.ctx, target);
+    await client.deleteShareFiles(['srv-1'], ['/data/a']);
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(2);
+
+    emu.faults.add({ op: 'PushShareFiles', action: apigError(500, 'CPS.0000', 'Internal error.') });
+    const error = await client.deleteShareFiles(['srv-1'], ['/data/a']).then(
+      () => undefined,
+      (e: unknown) => e as ServiceError,
+    );
+    expect([error?.operation, error?.status]).toEqual(['DeleteShareFiles', 500]);
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(3);
   });
 });

@@ -6,6 +6,7 @@ import {
   DEFAULT_PROJECT_ID,
   type Emulator,
   obsError,
+  shortPage,
   startEmulator,
 } from '../emulator/index.js';
 
@@ -74,6 +75,17 @@ describe('fault injection', () => {
       expect((await send(headReq())).status).toBe(502);
       expect((await send(listReq())).status).toBe(502);
       expect(emu.faults.pending()[0]?.remaining).toBe(Number.POSITIVE_INFINITY);
+    });
+
+    it('can answer a list page that ends early: no entries, or some, with the count given', async () => {
+      emu.faults.add({ op: 'ListJobs', action: shortPage('servers', { count: 3022 }) });
+      emu.faults.add({ op: 'ListJobs', action: shortPage('jobs', { entries: [{ job_id: 'j1' }] }) });
+      const empty = await send(listReq());
+      expect(empty.status).toBe(200);
+      expect(empty.json()).toEqual({ request_id: empty.headers['x-request-id'], count: 3022, servers: [] });
+      const some = await send(listReq());
+      expect(some.json()).toEqual({ request_id: some.headers['x-request-id'], jobs: [{ job_id: 'j1' }] });
+      expect(emu.requests.map((r) => r.fault)).toEqual(['status:200', 'status:200']);
     });
 
     it('can answer malformed JSON', async () => {

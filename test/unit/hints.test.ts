@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hintFor, JOB_FAILURE_HINT } from '../../src/hints.js';
+import { answerHint, hintFor, JOB_FAILURE_HINT } from '../../src/hints.js';
 
 const CREDENTIALS =
   'check access-key-id and secret-access-key (and security-token for temporary credentials: it expires), ' +
@@ -86,6 +86,18 @@ describe('hintFor', () => {
     expect(JOB_FAILURE_HINT).toBe(
       "check that each server's flavor supports shared storage (its share_volume_info is not empty), " +
         "that CPH is delegated read access to the bucket, and that the tar's top level holds only data/ and cache/",
+    );
+  });
+});
+
+describe('answerHint', () => {
+  it.each([
+    ['CPH', 'cph-endpoint'],
+    ['IAM', 'iam-endpoint'],
+    ['OBS', 'obs-endpoint'],
+  ] as const)('%s: names the endpoint input to check', (service, input) => {
+    expect(answerHint(service)).toBe(
+      `a proxy or gateway may be answering instead of ${service}: check ${input} and the proxy settings`,
     );
   });
 });

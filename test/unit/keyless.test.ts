@@ -350,4 +350,77 @@ describe('keylessCredentials against the emulator', () => {
     await expect(provider().get(controller.signal)).rejects.toThrow('cancelled');
     expect(emu.requests).toHaveLength(0);
   });
+
+  describe('IAM answers without what sign-in needs', () => {
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
+      kind: 'status' as const,
+      status,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+    const credential = {
+      access: 'AKTEMPORARY0001',
+      secret: 'sk-temporary-secret',
+      securitytoken: 'st-temporary-token',
+      expires_at: '2026-12-03T17:00:00.000000Z',
+    };
+
+    it('no X-Subject-Token header on the unscoped token: a SignInError with the request id', async () => {
+      emu.faults.add({ op: 'CreateUnscopedTokenWithIdToken', action: answer(201, { token: {} }) });
+      const error = await provider()
+        .get()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SignInError);
+      const requestId = emu.requestsFor('CreateUnscopedTokenWithIdToken')[0]?.requestId;
+      expect((error as SignInError).message).toBe(
+        `IAM CreateUnscopedTokenWithIdToken answered without an X-Subject-Token header (request id ${requestId})`,
+      );
+      expect(iamOps()).toEqual(['CreateUnscopedTokenWithIdToken']);
+    });
+
+    it.each(['secret', 'securitytoken', 'expires_at'] as const)(
+      'a credential without %s fails, and what did come is masked first',
+      async (missing) => {
+        const { [missing]: _, ...partial } = credential;
+        emu.faults.add({
+          op: 'CreateTemporaryAccessKeyByToken',
+          action: answer(201, { credential: partial }),
+        });
+        const error = await provider()
+          .get()
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(SignInError);
+        expect((error as SignInError).message).toMatch(
+          /^IAM CreateTemporaryAccessKeyByToken answered without access, secret, securitytoken and expires_at \(request id [0-9a-f]+\)$/,
+        );
+        const came = (['access', 'secret', 'securitytoken'] as const)
+          .filter((name) => name !== missing)
+          .map((name) => credential[name]);
+        expect(came.length).toBeGreaterThan(1);
+        for (const value of came) expect(secrets).toContain(value);
+      },
+    );
+
+    it('an expires_at that is no date fails: a NaN expiry would never renew', async () => {
+      emu.faults.add({
+        op: 'CreateTemporaryAccessKeyByToken',
+        action: answer(201, { credential: { ...credential, expires_at: 'tomorrow' } }),
+      });
+      await expect(provider().get()).rejects.toBeInstanceOf(SignInError);
+    });
+
+    it('a 201 that is not JSON fails naming IAM, the body and where to look', async () => {
+      emu.faults.add({ op: 'CreateTemporaryAccessKeyByToken', action: answer(201, '<html>portal</html>') });
+      const error = (await provider()
+        .get()
+        .catch((e: unknown) => e)) as ServiceError;
+      expect(error).toBeInstanceOf(ServiceError);
+      expect(error.message).toMatch(
+        /^IAM CreateTemporaryAccessKeyByToken failed: the answer is not a JSON object: <html>portal<\/html> \(HTTP 201, request id /,
+      );
+      expect(error.hint).toBe(
+        'a proxy or gateway may be answering instead of IAM: check iam-endpoint and the proxy settings',
+      );
+    });
+  });
 });

@@ -166,4 +166,70 @@ describe('withRetry', () => {
     );
     expect(out.n).toBe(1);
   });
+
+  describe('with a deadline', () => {
+    /** 429 with Retry-After until `okAt`, on a clock that only the sleeps move. */
+    const throttled = (retryAfter: string, okAt = Number.POSITIVE_INFINITY) => {
+      let clock = 1_000_000;
+      let calls = 0;
+      const sleeps: number[] = [];
+      return {
+        sleeps,
+        calls: () => calls,
+        attempt: async () =>
+          ++calls >= okAt
+            ? { status: 200, headers: {} }
+            : { status: 429, headers: { 'retry-after': retryAfter } },
+        hooks: (deadlineIn: number) => ({
+          sleep: async (ms: number) => {
+            sleeps.push(ms);
+            clock += ms;
+          },
+          random: () => 0,
+          now: () => clock,
+          deadline: clock + deadlineIn,
+        }),
+      };
+    };
+
+    it('makes no retry whose Retry-After would end past it: the 429 stands', async () => {
+      const t = throttled('100');
+      const out = await withRetry(t.attempt, (o) => judgeIdempotent(o as never), policy, t.hooks(20_000));
+      expect(out.status).toBe(429);
+      expect(t.calls()).toBe(1);
+      expect(t.sleeps).toEqual([]);
+    });
+
+    it('retries while the waits fit before it, then stops with the last answer', async () => {
+      const t = throttled('8');
+      const out = await withRetry(t.attempt, (o) => judgeIdempotent(o as never), policy, t.hooks(20_000));
+      // 8 s + 8 s fit in 20 s; a third wait would end at 24 s.
+      expect(t.sleeps).toEqual([8000, 8000]);
+      expect(t.calls()).toBe(3);
+      expect(out.status).toBe(429);
+    });
+
+    it('a wait that ends exactly at the deadline is made', async () => {
+      const t = throttled('10', 2);
+      const out = await withRetry(t.attempt, (o) => judgeIdempotent(o as never), policy, t.hooks(10_000));
+      expect(out.status).toBe(200);
+      expect(t.sleeps).toEqual([10_000]);
+    });
+
+    it('throws the last error when the backoff would pass it', async () => {
+      let calls = 0;
+      await expect(
+        withRetry(
+          async () => {
+            calls++;
+            throw new NetworkError('reset', 'ECONNRESET', true);
+          },
+          (o) => judgeIdempotent(o as never),
+          { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 1000 },
+          { sleep: async () => {}, random: () => 0.5, now: () => 0, deadline: 499 },
+        ),
+      ).rejects.toThrow('reset');
+      expect(calls).toBe(1);
+    });
+  });
 });

@@ -5,6 +5,8 @@
  * server, an unreachable host, a SYN that is never answered) are fed to `send()` as the errors
  * undici raises for them, through a dispatcher that fails the way undici's own does.
  */
+
+import { getEventListeners } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import {
   type AddressInfo,
@@ -146,6 +148,29 @@ describe('send(): failures on loopback sockets', () => {
     expect(error.maybeSent).toBe(true);
     expect(error.message).toBe(`no complete answer from 127.0.0.1:${port} within 0.3 s`);
     expect(pushRetried(error)).toBe(false);
+  });
+
+  it('an answer whose body stops halfway → TIMEOUT too, and no abort listener is left on the run signal', async () => {
+    const port = await rawServer((socket) => {
+      socket.write(
+        'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"jobs": [',
+      );
+    });
+    const run = new AbortController();
+    const error = await failure(send(dispatcher, push(port, { timeoutMs: 300, signal: run.signal })));
+    expect([error.code, error.maybeSent]).toEqual(['TIMEOUT', true]);
+    expect(error.message).toBe(`no complete answer from 127.0.0.1:${port} within 0.3 s`);
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('a complete answer leaves no abort listener on the run signal either', async () => {
+    const port = await rawServer((socket) => {
+      socket.end('HTTP/1.1 204 No Content\r\n\r\n');
+    });
+    const run = new AbortController();
+    const response = await send(dispatcher, push(port, { signal: run.signal }));
+    expect(response.status).toBe(204);
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
   });
 
   it('the deadline is named in whole seconds from 10 s on (a fake clock runs it out)', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../src/errors.js';
-import type { Job } from '../../src/huawei/cph.js';
+import { judgeIdempotent, withRetry } from '../../src/http/retry.js';
+import type { Job } from '../../src/huawei/types.js';
 import { jobState, type TrackedJob, type WaitDeps, waitForJobs } from '../../src/jobs/wait.js';
 
 /** A fake CPH job store on a fake clock: each job ends at its own time with its own status. */
@@ -9,8 +10,9 @@ function fakeCph(
 ) {
   let clock = 0;
   const calls = {
-    list: [] as Array<{ requestIds: string[]; offset: number; limit: number }>,
+    list: [] as Array<{ requestIds: string[]; offset: number; limit: number; deadline: number }>,
     show: [] as string[],
+    showDeadlines: [] as number[],
   };
   const warnings: string[] = [];
   const toJob = (j: (typeof jobs)[number]): Job => ({
@@ -27,8 +29,9 @@ function fakeCph(
       const matching = jobs.filter((j) => page.requestIds.includes(j.requestId) && !j.hidden);
       return matching.slice(page.offset, page.offset + page.limit).map(toJob);
     },
-    async showJob(id) {
+    async showJob(id, deadline) {
       calls.show.push(id);
+      calls.showDeadlines.push(deadline);
       const job = jobs.find((j) => j.jobId === id);
       if (!job) throw new Error('unknown job');
       return toJob(job);
@@ -39,7 +42,15 @@ function fakeCph(
     now: () => clock,
     warn: (m) => warnings.push(m),
   };
-  return { deps, calls, warnings, clock: () => clock };
+  return {
+    deps,
+    calls,
+    warnings,
+    clock: () => clock,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+  };
 }
 
 function fleet(n: number, perRequest: number, endsAt: (i: number) => number) {
@@ -167,5 +178,46 @@ describe('waitForJobs', () => {
     const result = await waitForJobs(jobs, { pollIntervalMs: 1000, timeoutMs: 2000 }, cph.deps);
     expect(result.timedOut).toBe(true);
     expect(String(result.lastPollError)).toMatch(/unavailable/);
+  });
+
+  it('hands every read the deadline of the wait', async () => {
+    const jobs = fleet(3, 3, () => 1500).map((j, i) => ({ ...j, hidden: i === 2 }));
+    const cph = fakeCph(jobs);
+    cph.advance(7000);
+    await waitForJobs(jobs, { pollIntervalMs: 1000, timeoutMs: 20_000 }, cph.deps);
+    expect(cph.calls.list.length).toBeGreaterThan(0);
+    expect(new Set(cph.calls.list.map((c) => c.deadline))).toEqual(new Set([27_000]));
+    expect(cph.calls.showDeadlines.length).toBeGreaterThan(0);
+    expect(new Set(cph.calls.showDeadlines)).toEqual(new Set([27_000]));
+  });
+
+  it('a 429 with Retry-After: 100 does not stretch a 20 s wait (issue 19)', async () => {
+    const jobs = [{ serverId: 'a', jobId: 'ja', requestId: 'r', endsAt: 0 }];
+    const cph = fakeCph(jobs);
+    const throttledReads: number[] = [];
+    // ListJobs as the client makes it: one retry loop, on the wait's clock and deadline.
+    cph.deps.listJobs = async (page) => {
+      const answer = await withRetry(
+        async () => {
+          throttledReads.push(cph.clock());
+          return { status: 429, headers: { 'retry-after': '100' } };
+        },
+        (o) => judgeIdempotent(o as never),
+        { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 20_000 },
+        { sleep: cph.deps.sleep, random: () => 0, now: cph.deps.now, deadline: page.deadline },
+      );
+      throw new ServiceError({
+        service: 'CPH',
+        operation: 'ListJobs',
+        status: answer.status,
+        detail: 'throttled',
+      });
+    };
+    const result = await waitForJobs(jobs, { pollIntervalMs: 5000, timeoutMs: 20_000 }, cph.deps);
+    expect(result.timedOut).toBe(true);
+    expect(cph.clock()).toBe(20_000);
+    // One read a round, never repeated after a wait of 100 s: rounds at 5, 10, 15 and 20 s.
+    expect(throttledReads).toEqual([5000, 10_000, 15_000, 20_000]);
+    expect(String(result.lastPollError)).toMatch(/throttled/);
   });
 });
