@@ -11,7 +11,7 @@ import {
   stagesOf,
   writeReportFile,
 } from '../../src/report/report-file.js';
-import type { RunReport, ServerResult } from '../../src/report/results.js';
+import type { RunReport, ServerResult } from '../../src/model/results.js';
 import { VERSION } from '../../src/version.js';
 
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
