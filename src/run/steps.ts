@@ -151,9 +151,11 @@ export async function readyObject(
       if (await obs.headObject(config.objectPath)) return;
     } catch (error) {
       if (!(error instanceof ServiceError && error.status === 403)) throw error;
+      // Contract step 7: a refused HEAD does not stop the run; CPH reads the object with its own rights.
       core.warning(
-        `could not check that ${url} exists: ${ctx.redactor.redact(error.message)} — the credentials lack ` +
-          'obs:object:GetObject on it; pushing anyway (CPH reads the object itself and reports a missing one per job)',
+        `could not check that ${url} exists: ${ctx.redactor.redact(error.message)} — ` +
+          `${error.hint ? `${error.hint}; ` : ''}the credentials may lack obs:object:GetObject on it; ` +
+          'pushing anyway (CPH reads the object itself and reports a missing one per job)',
       );
       return;
     }

@@ -5,7 +5,7 @@
  * Signals are sent when the emulator has *received* a given request (an event, not a time window);
  * that request is held by a `delay` fault so the signal surely lands while it is in flight.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -42,8 +42,12 @@ beforeEach(() => {
   emu.obs.putObject(BUCKET, OBJECT, Buffer.from('seeded object'));
 });
 
-function reportFile(result: { outputs: Record<string, string> }): Record<string, unknown> {
-  return JSON.parse(readFileSync(result.outputs['report-file'] ?? '', 'utf8'));
+/** The report file the run left in its RUNNER_TEMP (kept by the helper, by name). */
+function reportFile(result: {
+  outputs: Record<string, string>;
+  runnerTemp: Record<string, string>;
+}): unknown {
+  return JSON.parse(result.runnerTemp[path.basename(result.outputs['report-file'] ?? '')] ?? 'null');
 }
 
 /** Resolves once the emulator has received `count` requests of `op` (checked as requests arrive). */
@@ -200,6 +204,7 @@ describe('cancellation', () => {
   it('SIGINT during a multipart upload: the upload is aborted, nothing is pushed, outputs are written', async () => {
     const file = path.join(dir, 'big.tar');
     writeFileSync(file, buildTar([{ path: 'data/big.bin', content: bytes(40 * MiB, 7) }]));
+    emu.obs.deleteObject(BUCKET, OBJECT);
     emu.faults.add({ op: 'UploadPart', times: 1, partNumber: 2, action: { kind: 'delay', ms: 20_000 } });
     const { onSpawn, timing } = signalWhen(async () => {
       await received('UploadPart', 2);
