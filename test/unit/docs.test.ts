@@ -395,7 +395,7 @@ describe('README', () => {
   });
 
   it('documents every environment variable the action reads', () => {
-    const sources = ['src/main.ts', 'src/inputs.ts'].map(read).join('\n');
+    const sources = ['src/main.ts', 'src/run/context.ts', 'src/inputs.ts'].map(read).join('\n');
     const names = new Set(sources.match(/\b(?:CPH_PUBLISH|HUAWEI_CLOUD|HUAWEICLOUD_SDK)_[A-Z_]+\b/g));
     expect(names.size).toBeGreaterThanOrEqual(10);
     for (const name of names) expect(readme, name).toContain(`\`${name}\``);
