@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildOutputs } from '../../src/report/outputs.js';
 import type { RunReport, ServerResult } from '../../src/model/results.js';
+import { buildOutputs } from '../../src/report/outputs.js';
 import { buildSummary, escapeHtml, MAX_TABLE_ROWS } from '../../src/report/summary.js';
 
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
