@@ -17,8 +17,6 @@ import { snippet } from '../util/text.js';
 
 const MiB = 1024 * 1024;
 
-export { RunFailure };
-
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
