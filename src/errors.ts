@@ -95,3 +95,20 @@ export class CancelledError extends Error {
     super(`cancelled (${signalName})`);
   }
 }
+
+/** Ends the run with one `setFailed` line once the report is complete; the message is that line. */
+export class RunFailure extends Error {
+  override name = 'RunFailure';
+}
+
+/** Jobs were still running when `wait-timeout` passed; the message says which, and what to do. */
+export class WaitTimeoutError extends RunFailure {
+  override name = 'WaitTimeoutError';
+  constructor(
+    message: string,
+    /** How many jobs were still running. */
+    readonly running: number,
+  ) {
+    super(message);
+  }
+}

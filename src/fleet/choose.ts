@@ -2,7 +2,8 @@
  * Which servers to push: the ids given, in order, then the servers whose name matches a pattern
  * (in ListCloudPhoneServers order) minus those matching a `!` pattern; duplicates dropped.
  */
-import type { ChosenServer, FleetServer } from './servers.js';
+import { type PreflightVerdict, preflight, type UnknownStorage } from './preflight.js';
+import type { ChosenServer, FleetServer, PhoneModel } from './servers.js';
 
 /** Whole-name, case-sensitive glob: `*` any run of characters, `?` one character. */
 export function globToRegExp(pattern: string): RegExp {
@@ -46,4 +47,44 @@ export function chooseServers(
     chosen.push({ id: s.id, name: s.name, given: false });
   }
   return chosen;
+}
+
+/** What pre-flight needs beyond the lists: where the servers were looked for, for its messages. */
+export interface PreflightInput {
+  models: PhoneModel[];
+  where: { projectId: string; region: string };
+}
+
+export type RefusedServer = Extract<PreflightVerdict, { verdict: 'rejected' | 'skipped' }>;
+
+export interface FleetChoice {
+  /** Every server chosen, in order: the order of `jobs`. */
+  chosen: ChosenServer[];
+  /** Those pre-flight refused, in order (none without pre-flight). */
+  refused: RefusedServer[];
+  /** Those to push, in order. */
+  accepted: ChosenServer[];
+  /** Flavors whose shared storage cannot be told; their servers are in `accepted`. */
+  unknownStorage: UnknownStorage[];
+}
+
+/**
+ * Choosing the servers as a whole, from the lists read once: the ids and name matches, then, with
+ * `preflight` (and the project's list read), the pre-flight verdicts.
+ */
+export function chooseFleet(
+  givenIds: string[],
+  patterns: NamePatterns,
+  listed: FleetServer[] | undefined,
+  check: PreflightInput | undefined,
+): FleetChoice {
+  const chosen = chooseServers(givenIds, patterns, listed);
+  if (!check || !listed) return { chosen, refused: [], accepted: chosen, unknownStorage: [] };
+  const { verdicts, unknownStorage } = preflight(chosen, listed, check.models, check.where);
+  return {
+    chosen,
+    refused: verdicts.filter((v): v is RefusedServer => v.verdict !== 'push'),
+    accepted: verdicts.filter((v) => v.verdict === 'push').map((v) => v.server),
+    unknownStorage,
+  };
 }

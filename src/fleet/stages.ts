@@ -1,4 +1,6 @@
 /** Staged rollout: where each stage ends, and the failure budget judged after each. */
+import type { PushTarget } from '../model/results.js';
+import type { ChosenServer } from './servers.js';
 import type { Budget, StageSize } from './types.js';
 
 export interface Stage {
@@ -44,4 +46,20 @@ export function allowedFailures(budget: Budget, chosen: number): number {
 /** The rollout stops (and the step fails) when the failures so far exceed the budget. */
 export function overBudget(failures: number, allowed: number): boolean {
   return failures > allowed;
+}
+
+/** The servers to push, in order, each with its stage number, and the stages. */
+export function stageServers(
+  servers: readonly ChosenServer[],
+  sizes: StageSize[],
+): { stages: Stage[]; servers: PushTarget[] } {
+  const stages = planStages(servers.length, sizes);
+  return {
+    stages,
+    servers: stages.flatMap((stage) =>
+      servers
+        .slice(stage.from, stage.to)
+        .map((s) => ({ serverId: s.id, serverName: s.name, stage: stage.number })),
+    ),
+  };
 }

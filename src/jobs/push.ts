@@ -6,16 +6,13 @@
  */
 import { CancelledError, ServiceError } from '../errors.js';
 import type { ClientContext } from '../huawei/context.js';
-import { type CphTarget, type PushJobEntry, pushShareFiles } from '../huawei/cph.js';
-import type { ServerResult, ServerStatus } from '../report/results.js';
+import { type CphTarget, pushShareFiles } from '../huawei/cph.js';
+import { type PushTarget, type ServerResult, serverResult } from '../model/results.js';
 import { chunk } from '../util/pool.js';
 import type { TrackedJob } from './wait.js';
 
-export interface PushTarget {
-  serverId: string;
-  serverName: string | null;
-  stage: number | null;
-}
+export type { PushTarget };
+export { serverResult };
 
 export interface PushOptions {
   bucket: string;
@@ -38,24 +35,11 @@ export interface PushOutcome {
   results: ServerResult[];
   tracked: TrackedJob[];
   requestIds: string[];
-  /** The error that stopped the batches; the servers it left out are `rejected` in `results`. */
+  /**
+   * The error that stopped the batches: the servers of the batch it failed are `rejected`, those
+   * of the batches not sent `skipped` (contract 8a).
+   */
   error?: unknown;
-}
-
-export function serverResult(
-  server: PushTarget,
-  status: ServerStatus,
-  entry?: Partial<PushJobEntry>,
-): ServerResult {
-  return {
-    server_id: server.serverId,
-    server_name: server.serverName,
-    stage: server.stage,
-    job_id: entry?.job_id ?? null,
-    status,
-    error_code: entry?.error_code ?? null,
-    error_msg: entry?.error_msg ?? null,
-  };
 }
 
 export async function pushInBatches(
@@ -98,10 +82,11 @@ export async function pushInBatches(
             ? serverResult(server, 'skipped', {
                 error_msg: 'not pushed: the run was cancelled',
               })
-            : serverResult(server, 'rejected', {
-                error_code: inThisBatch ? code : null,
-                error_msg: inThisBatch ? message : `not pushed: batch ${index + 1} failed before it`,
-              }),
+            : inThisBatch
+              ? serverResult(server, 'rejected', { error_code: code, error_msg: message })
+              : serverResult(server, 'skipped', {
+                  error_msg: `not pushed: batch ${index + 1} failed before it`,
+                }),
         );
       }
       onBatch({ index, of: batches.length, servers: batch.length, started: 0, rejected: batch.length });

@@ -6,18 +6,9 @@ import type { PreflightVerdict, UnknownStorage } from '../fleet/preflight.js';
 import type { Stage } from '../fleet/stages.js';
 import type { Budget } from '../fleet/types.js';
 
-/** What the summary and the report file keep of each stage. */
-export interface StageReport {
-  number: number;
-  servers: number;
-  succeeded: number;
-  /** `rejected` + `failed` servers of this stage. */
-  failed: number;
-  /** Still running (at the timeout) or submitted (not waited for). */
-  unfinished: number;
-  /** Set on the stage after which the rollout stopped: why. */
-  stopped?: string;
-}
+import type { StageReport } from '../model/results.js';
+
+export type { StageReport };
 
 import { logSafe, plural, pluralWord } from '../util/text.js';
 import { listIds as listSome } from './log.js';
@@ -158,8 +149,18 @@ export function skippedMessage(afterStage: number, reason: string): string {
   return `not pushed: the rollout stopped after stage ${afterStage}: ${logSafe(reason)}`;
 }
 
+function stoppedClause(stage: number, of: number, reason: string, skipped: number): string {
+  return `rollout stopped after stage ${stage} of ${of}: ${logSafe(reason)}${skipped ? `; ${skipped} skipped` : ''}`;
+}
+
+/** A log line (and the summary's last stage line). */
 export function stoppedLine(stage: number, of: number, reason: string, skipped: number): string {
-  return `The rollout stopped after stage ${stage} of ${of}: ${logSafe(reason)}${skipped ? `; ${skipped} skipped` : ''}`;
+  return `The ${stoppedClause(stage, of, reason, skipped)}`;
+}
+
+/** The start of the failure line when the rollout stopped. */
+export function stoppedHeadline(stage: number, of: number, reason: string, skipped: number): string {
+  return `the ${stoppedClause(stage, of, reason, skipped)}`;
 }
 
 /** The summary's stage lines (only with more than one stage). */

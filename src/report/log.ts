@@ -3,22 +3,19 @@
  * one failure line. Pure functions that return text; main.ts decides when to print.
  */
 
-import { CancelledError, InputError, ServiceError, SignInError } from '../errors.js';
+import { CancelledError, InputError, RunFailure, ServiceError, SignInError } from '../errors.js';
 import { JOB_FAILURE_HINT } from '../hints.js';
 import type { Config } from '../inputs/index.js';
 import type { BatchEvent } from '../jobs/push.js';
 import type { WaitCounts } from '../jobs/wait.js';
+import type { RunReport, ServerResult } from '../model/results.js';
 import type { Redactor } from '../redact.js';
 import { TarError } from '../tar/inspect.js';
 import type { FileScan } from '../tar/scan.js';
 import { sourceMappedStack } from '../util/stack.js';
 import { errorMessage, logSafe, plural, snippet } from '../util/text.js';
-import type { RunReport, ServerResult } from './results.js';
 
 const MiB = 1024 * 1024;
-
-/** Ends the run with one `setFailed` line once the report is complete. */
-export class RunFailure extends Error {}
 
 /** The one plural helper lives in util/text.ts; kept here for the callers that import it from the log. */
 export { plural };

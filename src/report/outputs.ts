@@ -1,6 +1,7 @@
 /** Step outputs, as the contract names them; JSON values are compact. */
+
+import { isFailure, type RunReport, type ServerResult } from '../model/results.js';
 import type { OutputName } from './output-budget.js';
-import { isFailure, type RunReport, type ServerResult } from './results.js';
 
 /** Every output but `truncated-outputs`, which only the budget can fill in. */
 export type OutputValues = Record<Exclude<OutputName, 'truncated-outputs'>, string>;

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { countByStatus, type RunReport, STATUS_ORDER, serversByStage } from '../model/results.js';
 import { VERSION } from '../version.js';
 import { jobsOf, serverIdLists } from './outputs.js';
-import { countByStatus, type RunReport, STATUS_ORDER } from './results.js';
 
 /** Bumped when a field changes meaning or goes away; new fields do not bump it. */
 export const REPORT_FORMAT = 1;
@@ -32,23 +32,14 @@ export function outcomeOf(report: RunReport): RunOutcome {
 export function stagesOf(
   report: RunReport,
 ): Array<{ stage: number; servers: number } & Record<string, number>> {
-  const byStage = new Map<number, RunReport['servers']>();
-  for (const server of report.servers) {
-    if (server.stage === null) continue;
-    const list = byStage.get(server.stage);
-    if (list) list.push(server);
-    else byStage.set(server.stage, [server]);
-  }
-  return [...byStage.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([stage, servers]) => {
-      const counts = countByStatus(servers);
-      return {
-        stage,
-        servers: servers.length,
-        ...Object.fromEntries(STATUS_ORDER.filter((s) => counts.has(s)).map((s) => [s, counts.get(s) ?? 0])),
-      };
-    });
+  return [...serversByStage(report.servers).entries()].map(([stage, servers]) => {
+    const counts = countByStatus(servers);
+    return {
+      stage,
+      servers: servers.length,
+      ...Object.fromEntries(STATUS_ORDER.filter((s) => counts.has(s)).map((s) => [s, counts.get(s) ?? 0])),
+    };
+  });
 }
 
 /** How many stages were planned, and where and why the rollout stopped (null when it did not). */

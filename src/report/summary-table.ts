@@ -3,8 +3,9 @@
  * byte budget whatever the service's error messages hold — each cell of service text is cut to a
  * fixed size, and rows stop before the budget is reached.
  */
+
+import { isFailure, type ServerResult } from '../model/results.js';
 import { escapeAndCut, utf8Bytes } from './html.js';
-import { isFailure, type ServerResult } from './results.js';
 
 export const MAX_TABLE_ROWS = 1000;
 

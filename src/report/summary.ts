@@ -2,10 +2,11 @@
  * The job summary: Markdown with an HTML table whose every cell is escaped
  * (error messages come from the service and may hold anything).
  */
+
+import { countByStatus, type RunReport, type ServerStatus, STATUS_ORDER } from '../model/results.js';
 import { plural } from '../util/text.js';
 import { stageSummaryLines } from './fleet.js';
 import { escapeAndCut, escapeHtml, utf8Bytes } from './html.js';
-import { countByStatus, type RunReport, type ServerStatus, STATUS_ORDER } from './results.js';
 import { buildServerTable } from './summary-table.js';
 
 export { escapeHtml } from './html.js';
@@ -109,7 +110,7 @@ export function buildSummary(report: RunReport, reportFile?: string): string {
       ? 'not uploaded (dry run)'
       : report.uploaded
         ? 'uploaded by this run'
-        : `not uploaded: ${escapeHtml(report.file.skipped ?? 'stopped before the upload')}`;
+        : `not uploaded: ${escapeHtml(report.uploadFailure ?? report.file.skipped ?? 'stopped before the upload')}`;
     facts.push(
       `- File: ${formatBytes(report.file.size)}, SHA-256 <code>${report.file.sha256Hex}</code>, ${state}`,
     );
@@ -127,7 +128,9 @@ export function buildSummary(report: RunReport, reportFile?: string): string {
   if (report.requestIds.length) facts.push(`- PushShareFiles requests: ${report.requestIds.length}`);
   lines.push(...facts, '');
   if (report.rollout && report.rollout.of > 1) {
-    const skipped = report.servers.filter((s) => s.status === 'skipped' && s.stage !== null).length;
+    // The servers of the stages after the one the rollout stopped at (not those a cancel left in it).
+    const stoppedAt = report.rollout.stages.find((s) => s.stopped)?.number ?? report.rollout.of;
+    const skipped = report.servers.filter((s) => s.status === 'skipped' && (s.stage ?? 0) > stoppedAt).length;
     lines.push(
       `**Rollout** in ${report.rollout.of} stages:`,
       '',

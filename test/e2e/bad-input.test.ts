@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapPool } from '../../src/util/pool.js';
 import { type Emulator, startEmulator } from '../emulator/index.js';
-import { baseInputs, failureLine, run } from '../helpers/action-fixture.js';
+import { BUCKET, baseInputs, failureLine, OBJECT, run } from '../helpers/action-fixture.js';
 import type { ActionRun } from '../helpers/run-action.js';
 import { REPO_ROOT } from '../helpers/run-action.js';
 
@@ -471,8 +471,9 @@ describe('every input refuses malformed values before any request', () => {
   });
 
   it('control: the same inputs without the fault do reach the emulator', async () => {
+    emu.obs.putObject(BUCKET, OBJECT, Buffer.from('seeded object'));
     const result = await run({ inputs: baseInputs(emu, { wait: 'false' }) });
     expect(result.code, result.stdout).toBe(0);
-    expect(emu.requests.map((r) => r.op)).toEqual(['PushShareFiles']);
+    expect(emu.requests.map((r) => r.op)).toEqual(['HeadObject', 'PushShareFiles']);
   });
 });

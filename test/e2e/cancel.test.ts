@@ -36,7 +36,19 @@ afterAll(async () => {
   await emu.close();
   rmSync(dir, { recursive: true, force: true });
 });
-beforeEach(() => emu.reset());
+beforeEach(() => {
+  emu.reset();
+  // Without `file` the action reads the object (HEAD) before the first push.
+  emu.obs.putObject(BUCKET, OBJECT, Buffer.from('seeded object'));
+});
+
+/** The report file the run left in its RUNNER_TEMP (kept by the helper, by name). */
+function reportFile(result: {
+  outputs: Record<string, string>;
+  runnerTemp: Record<string, string>;
+}): unknown {
+  return JSON.parse(result.runnerTemp[path.basename(result.outputs['report-file'] ?? '')] ?? 'null');
+}
 
 /** Resolves once the emulator has received `count` requests of `op` (checked as requests arrive). */
 async function received(op: Op, count = 1): Promise<void> {
@@ -136,9 +148,63 @@ describe('cancellation', () => {
     expect(result.summary).toMatch(/^## cph-publish cancelled/);
   });
 
+  it('SIGINT while the last push is in flight: the run is cancelled everywhere, its jobs stay running', async () => {
+    emu.faults.add({ op: 'PushShareFiles', times: 1, action: { kind: 'delay', ms: 1500 } });
+    const { onSpawn, timing } = signalWhen(() => received('PushShareFiles'), 'SIGINT');
+    const result = await run({ inputs: baseInputs(emu, { 'server-ids': 'srv-0001,srv-0002' }), onSpawn });
+
+    expect(result.code).toBe(1);
+    expect(timing.sentAt).toBeGreaterThan(0);
+    expect(failureLine(result)).toMatch(/^::error::cph-publish: the run was cancelled \(SIGINT\)/);
+    expect(jobsOutput(result).map((j) => [j.server_id, j.status])).toEqual([
+      ['srv-0001', 'running'],
+      ['srv-0002', 'running'],
+    ]);
+    expect(result.summary).toMatch(/^## cph-publish cancelled: 0 of 2 servers succeeded/);
+    expect(reportFile(result)).toMatchObject({ outcome: 'cancelled', cancelled: true });
+    expect(emu.requestsFor('ListJobs')).toHaveLength(0);
+  });
+
+  it('SIGINT while stage 2 of 3 is being pushed: stopped after stage 2, stage 3 skipped, with the right numbers', async () => {
+    emu.phones.set('srv-0001', { durationMs: 20 });
+    // The first push (stage 1) goes through; the second (stage 2) is held while the signal lands.
+    emu.faults.add({ op: 'PushShareFiles', times: 1, action: { kind: 'delay', ms: 1 } });
+    emu.faults.add({ op: 'PushShareFiles', times: 1, action: { kind: 'delay', ms: 1500 } });
+    const { onSpawn } = signalWhen(() => received('PushShareFiles', 2), 'SIGINT');
+    const result = await run({
+      inputs: baseInputs(emu, { 'server-ids': 'srv-0001,srv-0002,srv-0003', rollout: '1, 2' }),
+      onSpawn,
+    });
+
+    expect(result.code).toBe(1);
+    expect(failureLine(result)).toMatch(/^::error::cph-publish: the run was cancelled \(SIGINT\)/);
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(2);
+    const jobs = jobsOutput(result) as Array<
+      ReturnType<typeof jobsOutput>[number] & { stage: number | null }
+    >;
+    expect(jobs.map((j) => [j.server_id, j.stage, j.status])).toEqual([
+      ['srv-0001', 1, 'succeeded'],
+      ['srv-0002', 2, 'running'],
+      ['srv-0003', 3, 'skipped'],
+    ]);
+    expect(jobs[2]?.error_msg).toBe('not pushed: the rollout stopped after stage 2: the run was cancelled');
+    expect(result.stdout).toContain(
+      '::warning::The rollout stopped after stage 2 of 3: the run was cancelled; 1 skipped',
+    );
+    expect(result.summary).toContain(
+      'The rollout stopped after stage 2 of 3: the run was cancelled; 1 skipped',
+    );
+    expect(reportFile(result)).toMatchObject({
+      outcome: 'cancelled',
+      cancelled: true,
+      rollout: { stages: 3, stopped_after_stage: 2, stop_reason: 'the run was cancelled' },
+    });
+  });
+
   it('SIGINT during a multipart upload: the upload is aborted, nothing is pushed, outputs are written', async () => {
     const file = path.join(dir, 'big.tar');
     writeFileSync(file, buildTar([{ path: 'data/big.bin', content: bytes(40 * MiB, 7) }]));
+    emu.obs.deleteObject(BUCKET, OBJECT);
     emu.faults.add({ op: 'UploadPart', times: 1, partNumber: 2, action: { kind: 'delay', ms: 20_000 } });
     const { onSpawn, timing } = signalWhen(async () => {
       await received('UploadPart', 2);
@@ -154,7 +220,20 @@ describe('cancellation', () => {
     expect(emu.obs.getObject(BUCKET, OBJECT)).toBeUndefined();
     expect(emu.requestsFor('PushShareFiles')).toHaveLength(0);
     expect(result.outputs.uploaded).toBe('false');
-    expect(result.outputs.jobs).toBe('[]');
-    expect(result.summary).toMatch(/^## cph-publish cancelled/);
+    // Every chosen server is in every output, skipped with the reason.
+    expect(jobsOutput(result).map((j) => [j.server_id, j.status, j.error_msg])).toEqual([
+      ['srv-0001', 'skipped', 'not pushed: the run was cancelled'],
+      ['srv-0002', 'skipped', 'not pushed: the run was cancelled'],
+      ['srv-0003', 'skipped', 'not pushed: the run was cancelled'],
+    ]);
+    expect(JSON.parse(result.outputs['skipped-server-ids'] ?? '')).toEqual([
+      'srv-0001',
+      'srv-0002',
+      'srv-0003',
+    ]);
+    expect(result.summary).toMatch(/^## cph-publish cancelled: 0 of 3 servers succeeded/);
+    expect(result.summary).toContain('not uploaded: the upload was cancelled');
+    expect(result.summary).not.toContain('stopped before the upload');
+    expect(reportFile(result)).toMatchObject({ outcome: 'cancelled', cancelled: true });
   });
 });

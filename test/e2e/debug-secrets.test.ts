@@ -100,7 +100,8 @@ describe('with RUNNER_DEBUG=1 and temporary credentials', () => {
       expect(result.code).not.toBe(0);
       const [request] = emu.requestsFor(op);
       expect(request).toMatchObject({ status: 401, errorCode: 'APIG.0301', authOk: false });
-      expect(emu.requests).toHaveLength(1);
+      // Besides the HEAD of the object before a push (refused too: a warning, and the run goes on).
+      expect(emu.requests.filter((r) => r.op !== 'HeadObject')).toHaveLength(1);
       const line = failureLine(result);
       // The echo reached the action, which showed it with the token blanked out.
       expect(line).toMatch(/CanonicalRequest: /);

@@ -304,10 +304,10 @@ describe('PushShareFiles (must never run twice)', () => {
   );
 
   it('PushShareFiles × connection refused before the request was sent → retried, succeeds, one push', async () => {
-    // The request before the push (the project lookup) is answered, then the port is closed
+    // The request before the push (the HEAD of the object) is answered, then the port is closed
     // until the action says it will retry: the POST met ECONNREFUSED, so it surely never left,
     // and may be sent again.
-    emu.faults.add({ op: 'ListProjects', action: { kind: 'refuse-after' } });
+    emu.faults.add({ op: 'HeadObject', action: { kind: 'refuse-after' } });
     SCENARIOS.PushShareFiles.prepare?.();
     const result = await run({
       inputs: inputsFor('PushShareFiles', { 'project-id': '' }),
@@ -322,6 +322,7 @@ describe('PushShareFiles (must never run twice)', () => {
     expect(result.stdout).toMatch(/CPH PushShareFiles: cannot reach \S+: .*\(ECONNREFUSED\); retrying/);
     expect(emu.requests.map((r) => [r.op, r.status])).toEqual([
       ['ListProjects', 200],
+      ['HeadObject', 200],
       ['PushShareFiles', 200],
     ]);
   });
@@ -611,7 +612,9 @@ describe('clock skew', () => {
       emu.settings.clockSkewMs = skew;
       const result = await runKind('PushShareFiles');
       expect(result.code).not.toBe(0);
+      // The HEAD before the push meets the skew first: a 403 there is one warning, and the run goes on.
       expect(emu.requests.map((r) => [r.op, r.status, r.errorCode])).toEqual([
+        ['HeadObject', 403, 'RequestTimeTooSkewed'],
         ['PushShareFiles', 401, 'APIG.0301'],
       ]);
       const line = failureLine(result);

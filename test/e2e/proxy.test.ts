@@ -248,14 +248,14 @@ describe('a dead proxy', () => {
     expect(line).toMatch(/ECONNREFUSED/);
     expect(line).toContain(name);
     expect(line).toMatch(/NO_PROXY/);
-    // A refused connection surely sent nothing, so the push was tried again, as often as allowed
-    // (2 attempts here) and no more: one retry notice, for the second attempt.
+    // A refused connection surely sent nothing, so the first request (the HEAD of the object
+    // before a push) was tried again, as often as allowed (2 attempts here) and no more.
     const retries = result.stdout.match(
-      /CPH PushShareFiles: cannot reach .*\(ECONNREFUSED\); retrying in \S+ s \(attempt \d of 2\)/g,
+      /OBS HeadObject: cannot reach .*\(ECONNREFUSED\); retrying in \S+ s \(attempt \d of 2\)/g,
     );
     expect(retries).toHaveLength(1);
     expect(retries?.[0]).toContain('(attempt 2 of 2)');
     // Nothing was pushed and nothing is reported as pushed.
-    expect(jobsOutput(result).map((j) => j.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(jobsOutput(result).map((j) => j.status)).toEqual(['skipped', 'skipped', 'skipped']);
   });
 });

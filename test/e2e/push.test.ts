@@ -1,4 +1,5 @@
 import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apigError, type Emulator, startEmulator } from '../emulator/index.js';
 import {
@@ -118,7 +119,7 @@ describe('push and wait', () => {
     expect(result.stdout).toMatch(/PushShareFiles: HTTP 429; retrying/);
   });
 
-  it('stops pushing after a batch fails for good, still follows the jobs already started, and reports every server', async () => {
+  it('stops pushing after a batch fails for good: its servers rejected, later batches skipped, started jobs followed', async () => {
     const ids = serverIds(250);
     emu.faults.add({ op: 'PushShareFiles', action: { kind: 'delay', ms: 1 } });
     emu.faults.add({ op: 'PushShareFiles', action: apigError(400, 'CPS.0001', 'Invalid parameter') });
@@ -134,7 +135,7 @@ describe('push and wait', () => {
     expect(
       jobs
         .slice(200)
-        .every((j) => j.status === 'rejected' && /not pushed: batch 2 failed/.test(j.error_msg ?? '')),
+        .every((j) => j.status === 'skipped' && /not pushed: batch 2 failed/.test(j.error_msg ?? '')),
     ).toBe(true);
     expect(JSON.parse(result.outputs['request-ids'] ?? '')).toHaveLength(1);
     expect(failureLine(result)).toMatch(
@@ -161,9 +162,14 @@ describe('push and wait', () => {
     expect(lookups[0]?.query.name).toBe('cn-east-3');
     for (const r of emu.requests) {
       expect(r.authOk).toBe(true);
+      if (r.op === 'HeadObject') {
+        expect(r.headers['x-obs-security-token']).toBe(TEMP_CREDENTIALS.securityToken);
+        continue;
+      }
       expect(r.headers['x-security-token']).toBe(TEMP_CREDENTIALS.securityToken);
       expect(r.headers.authorization).toMatch(/SignedHeaders=[^,]*x-security-token/);
     }
+    expect(emu.requests.map((r) => r.op)).toContain('HeadObject');
   });
 
   it('with wait: false reports submitted jobs and never polls', async () => {
@@ -261,17 +267,45 @@ describe('bad input', () => {
   });
 });
 
-describe('unexpected errors', () => {
-  it('print a stack that points at src/ files and lines, through dist/index.js.map', async () => {
-    // GITHUB_OUTPUT naming a directory makes the toolkit's file command throw where run() can't report it.
+describe("the runner's files", () => {
+  it('a GITHUB_OUTPUT that cannot be written is one error line naming it, not a stack trace', async () => {
+    // A directory: the toolkit's file command throws EISDIR when it appends an output.
     const result = await run({
       inputs: baseInputs(emu, { 'dry-run': 'true' }),
       env: { GITHUB_OUTPUT: tmpdir() },
     });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^Error: EISDIR/m);
-    expect(result.stderr).toMatch(/^ {4}at (async )?\S+ \(src\/main\.ts:\d+:\d+\)$/m);
-    expect(result.stderr).toMatch(/\(node_modules\/@actions\/core\/lib\/\S+\.js:\d+:\d+\)/);
-    expect(result.stderr).not.toContain('dist/index.js:');
+    expect(result.stdout.split('\n').filter((l) => l.startsWith('::error::'))).toEqual([
+      expect.stringMatching(
+        /^::error::cph-publish: could not write the step outputs to GITHUB_OUTPUT \(.+\): .*EISDIR.* — it must name a file/,
+      ),
+    ]);
+    expect(result.stderr).not.toMatch(/^ {4}at /m);
+  });
+
+  it('a GITHUB_OUTPUT naming a file that does not exist is the same one line', async () => {
+    const missing = path.join(tmpdir(), `cph-publish-no-such-dir-${process.pid}`, 'output');
+    const result = await run({
+      inputs: baseInputs(emu, { 'dry-run': 'true' }),
+      env: { GITHUB_OUTPUT: missing },
+    });
+    expect(result.code).toBe(1);
+    expect(failureLine(result)).toContain(`could not write the step outputs to GITHUB_OUTPUT (${missing})`);
+    expect(result.stderr).not.toMatch(/^ {4}at /m);
+  });
+});
+
+describe('unexpected errors', () => {
+  it('with RUNNER_DEBUG, the stack of a failure points at src/ files and lines, through dist/index.js.map', async () => {
+    const result = await run({
+      inputs: baseInputs(emu, { 'secret-access-key': 'not-the-right-secret-key-0123456789' }),
+      env: { RUNNER_DEBUG: '1' },
+    });
+    expect(result.code).toBe(1);
+    const debug = result.stdout.split('\n').filter((l) => l.startsWith('::debug::'));
+    const stack = debug.find((l) => l.includes('%0A    at '));
+    expect(stack).toBeDefined();
+    expect(stack).toMatch(/%0A {4}at (async )?\S+ \(src\/\S+\.ts:\d+:\d+\)/);
+    expect(stack).not.toContain('dist/index.js:');
   });
 });

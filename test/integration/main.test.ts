@@ -16,6 +16,7 @@ import {
   DEFAULT_CREDENTIALS,
   DEFAULT_PROJECT_ID,
   type Emulator,
+  obsError,
   startEmulator,
 } from '../emulator/index.js';
 import { inputEnv, parseOutputFile } from '../helpers/run-action.js';
@@ -226,10 +227,57 @@ describe('run() in process', () => {
     expect(result.summary).toBe('');
   });
 
+  it('without file, an absent object fails the run before any push, naming it; every server is skipped', async () => {
+    emu.obs.deleteObject(DEFAULT_BUCKET, OBJECT);
+    const result = await runInProcess(inputs());
+    expect(result.failed).toBe(true);
+    expect(emu.requests.map((r) => r.op)).toEqual(['HeadObject']);
+    expect(errorLines(result.stdout)).toEqual([
+      `::error::cph-publish: the object obs://${DEFAULT_BUCKET}/${OBJECT} does not exist (OBS HeadObject: HTTP 404) — check bucket and object-path, or give file to upload it in this step`,
+    ]);
+    const jobs = JSON.parse(result.outputs.jobs ?? '') as Array<Record<string, unknown>>;
+    expect(jobs.map((j) => [j.server_id, j.status, j.stage])).toEqual([
+      ['srv-0001', 'skipped', 1],
+      ['srv-0002', 'skipped', 1],
+    ]);
+    expect(jobs[0]?.error_msg).toMatch(/^not pushed: the object obs:\/\/\S+ does not exist/);
+  });
+
+  it('without file, a HEAD refused with 403 is one warning naming obs:object:GetObject, and the push goes on', async () => {
+    emu.faults.add({ op: 'HeadObject', times: 1, action: obsError(403, 'AccessDenied') });
+    const result = await runInProcess(inputs());
+    expect(result.failed).toBe(false);
+    expect(emu.requests.map((r) => r.op)).toEqual(['HeadObject', 'PushShareFiles']);
+    const warnings = warningLines(result.stdout);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      new RegExp(
+        `^::warning::could not check that obs://${DEFAULT_BUCKET}/${OBJECT} exists: .*HTTP 403.*obs:object:GetObject`,
+      ),
+    );
+  });
+
+  it('a failed upload leaves every chosen server skipped with the reason, and the summary says the upload failed', async () => {
+    emu.faults.add({ op: 'PutObject', action: obsError(403, 'AccessDenied') });
+    const result = await runInProcess(inputs({ file: 'game.tar' }));
+    expect(result.failed).toBe(true);
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(0);
+    const jobs = JSON.parse(result.outputs.jobs ?? '') as Array<Record<string, unknown>>;
+    expect(jobs.map((j) => [j.server_id, j.status])).toEqual([
+      ['srv-0001', 'skipped'],
+      ['srv-0002', 'skipped'],
+    ]);
+    for (const job of jobs)
+      expect(job.error_msg).toMatch(/^not pushed: the upload failed: OBS PutObject failed: Access Denied/);
+    expect(JSON.parse(result.outputs['skipped-server-ids'] ?? '')).toEqual(['srv-0001', 'srv-0002']);
+    expect(result.summary).toContain('not uploaded: the upload failed: OBS PutObject failed');
+    expect(result.summary).not.toContain('stopped before the upload');
+  });
+
   it('project id looked up through IAM when not given', async () => {
     const result = await runInProcess(inputs({ 'project-id': '' }));
     expect(result.failed).toBe(false);
-    expect(emu.requests.map((r) => r.op)).toEqual(['ListProjects', 'PushShareFiles']);
+    expect(emu.requests.map((r) => r.op)).toEqual(['ListProjects', 'HeadObject', 'PushShareFiles']);
     expect(result.stdout).toContain(`Project id of cn-east-3: ${DEFAULT_PROJECT_ID}`);
     expect(result.outputs['project-id']).toBe(DEFAULT_PROJECT_ID);
   });

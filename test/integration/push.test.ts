@@ -71,7 +71,7 @@ describe('pushInBatches', () => {
     ]);
   });
 
-  it('a failed batch stops the rest: its servers carry the code, the later ones say why they were not pushed', async () => {
+  it('a failed batch stops the rest: its servers are rejected with the code, the later ones skipped with why', async () => {
     const events: BatchEvent[] = [];
     // Batch 1 goes through (a no-op rule takes the first call), batch 2 fails for good (a push
     // is not repeated on 500), batch 3 is never sent.
@@ -93,7 +93,7 @@ describe('pushInBatches', () => {
       ['srv-2', 'submitted', null, null],
       ['srv-3', 'rejected', 'CPS.0000', (outcome.error as Error).message],
       ['srv-4', 'rejected', 'CPS.0000', (outcome.error as Error).message],
-      ['srv-5', 'rejected', null, 'not pushed: batch 2 failed before it'],
+      ['srv-5', 'skipped', null, 'not pushed: batch 2 failed before it'],
     ]);
     expect(outcome.tracked.map((t) => t.serverId)).toEqual(['srv-1', 'srv-2']);
     expect(calls).toBe(2);

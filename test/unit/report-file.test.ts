@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunReport, ServerResult } from '../../src/model/results.js';
 import { truncationWarning } from '../../src/report/output-budget.js';
 import { buildOutputs } from '../../src/report/outputs.js';
 import {
@@ -11,7 +12,6 @@ import {
   stagesOf,
   writeReportFile,
 } from '../../src/report/report-file.js';
-import type { RunReport, ServerResult } from '../../src/report/results.js';
 import { VERSION } from '../../src/version.js';
 
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {

@@ -79,8 +79,16 @@ describe('fleet wording', () => {
     expect(
       stageSummaryLines(
         [
-          { number: 1, servers: 1, succeeded: 1, failed: 0, unfinished: 0 },
-          { number: 2, servers: 29, succeeded: 26, failed: 3, unfinished: 0, stopped: 'too many' },
+          { number: 1, servers: 1, succeeded: 1, failed: 0, unfinished: 0, skipped: 0 },
+          {
+            number: 2,
+            servers: 29,
+            succeeded: 26,
+            failed: 3,
+            unfinished: 0,
+            skipped: 0,
+            stopped: 'too many',
+          },
         ],
         3,
         270,

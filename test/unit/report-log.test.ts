@@ -1,6 +1,7 @@
 /** The log's wording: outside text escaped, counts in the right number. */
 import { describe, expect, it } from 'vitest';
-import { ServiceError } from '../../src/errors.js';
+import { RunFailure, ServiceError } from '../../src/errors.js';
+import type { RunReport, ServerResult } from '../../src/model/results.js';
 import { Redactor } from '../../src/redact.js';
 import {
   batchLine,
@@ -8,12 +9,10 @@ import {
   failureLine,
   inspectedLine,
   outcomeFailure,
-  RunFailure,
   timeoutMessage,
   uploadDoneLine,
   uploadStartLine,
 } from '../../src/report/log.js';
-import type { RunReport, ServerResult } from '../../src/report/results.js';
 import { TarError } from '../../src/tar/inspect.js';
 import type { FileScan } from '../../src/tar/scan.js';
 

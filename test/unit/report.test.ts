@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { RunReport, ServerResult } from '../../src/model/results.js';
 import { buildOutputs } from '../../src/report/outputs.js';
-import type { RunReport, ServerResult } from '../../src/report/results.js';
 import { buildSummary, escapeHtml, headline, MAX_TABLE_ROWS } from '../../src/report/summary.js';
 
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {

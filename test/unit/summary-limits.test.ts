@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { RunReport, ServerResult } from '../../src/model/results.js';
 import { utf8Bytes } from '../../src/report/html.js';
-import type { RunReport, ServerResult } from '../../src/report/results.js';
 import { buildSummary, cutNote, SUMMARY_BUDGET_BYTES } from '../../src/report/summary.js';
 import { buildServerTable, CELL_BYTES, MAX_TABLE_ROWS, tableOrder } from '../../src/report/summary-table.js';
 
