@@ -226,7 +226,13 @@ export class ObsClient {
 
   async putObject(
     key: string,
-    object: { body: BodySource; length: number; md5Base64: string; headers: Record<string, string> },
+    object: {
+      body: BodySource;
+      length: number;
+      md5Base64?: string;
+      sha256Hex?: string;
+      headers: Record<string, string>;
+    },
     onRetry?: () => void,
   ): Promise<void> {
     await this.call({
@@ -236,7 +242,7 @@ export class ObsClient {
       headers: {
         ...object.headers,
         'Content-Length': String(object.length),
-        'Content-MD5': object.md5Base64,
+        ...bodyDigestHeaders(object),
       },
       body: object.body,
       timeoutMs: transferTimeoutMs(this.ctx.timeoutMs, object.length),
@@ -277,7 +283,7 @@ export class ObsClient {
   async uploadPart(
     key: string,
     uploadId: string,
-    part: { partNumber: number; length: number; md5Base64: string; body: BodySource },
+    part: { partNumber: number; length: number; md5Base64?: string; sha256Hex?: string; body: BodySource },
     onRetry?: () => void,
   ): Promise<string> {
     const res = await this.call({
@@ -285,7 +291,7 @@ export class ObsClient {
       method: 'PUT',
       key,
       subresources: { partNumber: String(part.partNumber), uploadId },
-      headers: { 'Content-Length': String(part.length), 'Content-MD5': part.md5Base64 },
+      headers: { 'Content-Length': String(part.length), ...bodyDigestHeaders(part) },
       body: part.body,
       timeoutMs: transferTimeoutMs(this.ctx.timeoutMs, part.length),
       onRetry,
@@ -371,6 +377,14 @@ export class ObsClient {
       accept: [404],
     });
   }
+}
+
+/** The digests of a body that OBS verifies: `x-obs-content-sha256` (hex SHA-256) and/or `Content-MD5`. */
+function bodyDigestHeaders(digests: { md5Base64?: string; sha256Hex?: string }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (digests.md5Base64 !== undefined) headers['Content-MD5'] = digests.md5Base64;
+  if (digests.sha256Hex !== undefined) headers['x-obs-content-sha256'] = digests.sha256Hex;
+  return headers;
 }
 
 function isErrorBody(response: HttpResponse): boolean {

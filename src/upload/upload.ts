@@ -53,7 +53,7 @@ const CHUNK_BYTES = 128 * 1024;
  * Buffers per body, reused in turn. undici asks for the next chunk only once the
  * socket has taken the previous one below its high-water mark (it awaits 'drain'
  * otherwise), so a buffer handed out two chunks ago is no longer referenced.
- * Content-MD5 on every request would make OBS refuse anything else.
+ * The body digest on every request (x-obs-content-sha256) would make OBS refuse anything else.
  */
 const RING_SIZE = 3;
 
@@ -187,8 +187,8 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
   if (!multipart) {
     await rings.lend((ring) => {
       const body = progress.opener(path, { offset: 0, length: scan.size }, ring);
-      const md5Base64 = scan.md5Base64 as string;
-      const object = { body: body.open, length: scan.size, md5Base64, headers };
+      // The whole file's SHA-256 is the body's digest too: OBS checks every byte against it.
+      const object = { body: body.open, length: scan.size, sha256Hex: scan.sha256Hex, headers };
       return obs.putObject(key, object, body.retried);
     });
     return { uploaded: true, multipart, parts: 1, seconds: elapsed() };
@@ -205,14 +205,14 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
       scan.parts,
       request.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
       async (part) => {
-        const md5Base64 = await abortable(scan.partDigests.md5Base64(part.partNumber), signal);
+        const sha256Hex = await abortable(scan.partDigests.sha256Hex(part.partNumber), signal);
         return rings.lend(async (ring) => {
           const body = progress.opener(path, part, ring);
           const { partNumber, length } = part;
           const etag = await obs.uploadPart(
             key,
             inUse,
-            { partNumber, length, md5Base64, body: body.open },
+            { partNumber, length, sha256Hex, body: body.open },
             body.retried,
           );
           return { partNumber, etag };

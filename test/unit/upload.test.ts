@@ -94,14 +94,25 @@ function peakPartsInFlight(): number {
 }
 
 describe('uploadFile', () => {
-  it('uploads in parts with x-obs-meta-sha256, at most upload-concurrency parts in flight', async () => {
+  it('uploads in parts with x-obs-meta-sha256, each part with its SHA-256, at most upload-concurrency parts in flight', async () => {
     const { events: ev, recorded } = events();
+    const scanned = await scan();
     const result = await uploadFile(
       client(),
-      { path: file, key: KEY, scan: await scan(), skipUnchanged: true, concurrency: 2 },
+      { path: file, key: KEY, scan: scanned, skipUnchanged: true, concurrency: 2 },
       ev,
     );
-    expect(result).toMatchObject({ uploaded: true, multipart: true, parts: 5 });
+    // 3 parts of 16 MiB, then the last 22 MiB in 5 MiB parts (planParts).
+    expect(scanned.parts.slice(0, 7).map((p) => p.length / MiB)).toEqual([16, 16, 16, 5, 5, 5, 5]);
+    expect(scanned.parts).toHaveLength(8);
+    expect(result).toMatchObject({ uploaded: true, multipart: true, parts: 8 });
+    const sent = emu
+      .requestsFor('UploadPart')
+      .map((r) => [Number(r.query.partNumber), r.headers['x-obs-content-sha256']]);
+    expect(sent.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
+      scanned.parts.map((p) => [p.partNumber, sha256(data.subarray(p.offset, p.offset + p.length))]),
+    );
+    expect(emu.requestsFor('UploadPart').every((r) => r.headers['content-md5'] === undefined)).toBe(true);
     const stored = emu.obs.getObject(DEFAULT_BUCKET, KEY);
     expect(stored?.md5Hex).toBe(md5(data));
     expect(stored?.metadata).toEqual({ sha256: sha256(data) });
