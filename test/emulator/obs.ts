@@ -291,6 +291,8 @@ export class ObsStore {
     }
   }
 
+  private readonly sharedLink: SharedLink = { freeAtMs: 0 };
+
   /** Stream a body to a new file (or nowhere) while hashing it. */
   private async receive(
     req: IncomingMessage,
@@ -319,8 +321,12 @@ export class ObsStore {
         });
     const throttle = this.settings.throttle;
     try {
-      if (throttle) await pipeline(req, rateLimit(throttle.bytesPerSecond), tap, sink);
-      else await pipeline(req, tap, sink);
+      if (throttle) {
+        const total = throttle.totalBytesPerSecond
+          ? { bytesPerSecond: throttle.totalBytesPerSecond, link: this.sharedLink }
+          : undefined;
+        await pipeline(req, rateLimit(throttle.bytesPerSecond, total), tap, sink);
+      } else await pipeline(req, tap, sink);
     } catch (err) {
       if (file) rmSync(file, { force: true });
       throw err;
@@ -751,13 +757,24 @@ function compare(a: string, b: string): number {
 }
 
 /** Passes bytes on no faster than `bytesPerSecond` (one request, so one connection, at a time). */
-function rateLimit(bytesPerSecond: number): Transform {
+/** When the shared link is next free, ms (a capped link: every connection's bytes queue on it). */
+interface SharedLink {
+  freeAtMs: number;
+}
+
+function rateLimit(bytesPerSecond: number, total?: { bytesPerSecond: number; link: SharedLink }): Transform {
   const started = Date.now();
   let bytes = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
-      const wait = started + (bytes / bytesPerSecond) * 1000 - Date.now();
+      let due = started + (bytes / bytesPerSecond) * 1000;
+      if (total) {
+        total.link.freeAtMs =
+          Math.max(Date.now(), total.link.freeAtMs) + (chunk.length / total.bytesPerSecond) * 1000;
+        due = Math.max(due, total.link.freeAtMs);
+      }
+      const wait = due - Date.now();
       if (wait > 1) setTimeout(() => cb(null, chunk), wait);
       else cb(null, chunk);
     },

@@ -122,6 +122,35 @@ describe('uploadFile', () => {
     expect(recorded.warnings).toEqual([]);
   });
 
+  it.each([1, 64, 'auto'] as const)(
+    'upload-concurrency %s: the same object, every part with its SHA-256, never more in flight than allowed',
+    async (concurrency) => {
+      const scanned = await scan();
+      const { events: ev, recorded } = events();
+      const result = await uploadFile(
+        client(),
+        { path: file, key: KEY, scan: scanned, skipUnchanged: false, concurrency },
+        ev,
+      );
+      expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)?.md5Hex).toBe(md5(data));
+      const sent = emu.requestsFor('UploadPart').map((r) => r.headers['x-obs-content-sha256']);
+      expect(sent.sort()).toEqual(
+        scanned.parts.map((p) => sha256(data.subarray(p.offset, p.offset + p.length))).sort(),
+      );
+      const allowed = concurrency === 'auto' ? 64 : concurrency;
+      expect(result.peakInFlight).toBeGreaterThanOrEqual(1);
+      expect(result.peakInFlight).toBeLessThanOrEqual(allowed);
+      expect(peakPartsInFlight()).toBeLessThanOrEqual(allowed);
+      expect(recorded.logs[0]).toBe(
+        concurrency === 'auto'
+          ? 'Upload: 4 parts in flight to start (upload-concurrency: auto)'
+          : `Upload: ${concurrency} ${concurrency === 1 ? 'part' : 'parts'} in flight (upload-concurrency: ${concurrency})`,
+      );
+      const done = `Upload: at most ${result.peakInFlight} ${result.peakInFlight === 1 ? 'part' : 'parts'} in flight`;
+      expect(recorded.logs.filter((l) => l.startsWith(done))).toHaveLength(1);
+    },
+  );
+
   it('skips when the object has the same size and SHA-256, and sends no write', async () => {
     await uploadFile(client(), { path: file, key: KEY, scan: await scan(), skipUnchanged: true });
     emu.clearRequests();
