@@ -35,14 +35,24 @@ const obs = new ObsClient(
   },
   { endpoint: new URL(o.server), bucket: o.bucket },
 );
-const scan = await scanFile(o.file, { strictLayout: true });
-const scanS = (performance.now() - started) / 1000;
-const result = await uploadFile(
-  obs,
-  { path: o.file, key: o.key, scan, skipUnchanged: false, concurrency: o.concurrency },
-  { log: (line) => console.log(`${at()} ${line}`), warn: (line) => console.log(`${at()} warning: ${line}`) },
-);
-console.log(
-  JSON.stringify({ scanS, uploadS: result.seconds, parts: result.parts, peak: result.peakInFlight }),
-);
-process.exit(0);
+async function main(): Promise<void> {
+  const scan = await scanFile(o.file, { strictLayout: true });
+  const scanS = (performance.now() - started) / 1000;
+  const result = await uploadFile(
+    obs,
+    { path: o.file, key: o.key, scan, skipUnchanged: false, concurrency: o.concurrency },
+    {
+      log: (line) => console.log(`${at()} ${line}`),
+      warn: (line) => console.log(`${at()} warning: ${line}`),
+    },
+  );
+  console.log(
+    JSON.stringify({ scanS, uploadS: result.seconds, parts: result.parts, peak: result.peakInFlight }),
+  );
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -22,7 +22,7 @@ export interface AutoTiming {
   windowMs: number;
 }
 
-export const DEFAULT_TIMING: AutoTiming = { warmupMs: 500, windowMs: 1000 };
+export const DEFAULT_TIMING: AutoTiming = { warmupMs: 250, windowMs: 750 };
 
 export interface LimitChange {
   limit: number;

@@ -190,8 +190,12 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
   const mode = request.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
   const limit = new AdjustableLimit(mode === 'auto' ? AUTO_START : mode);
   const auto = mode === 'auto' && multipart ? new AutoConcurrency(request.autoTiming) : undefined;
+  let partsStarted = 0;
   const progress = new Progress(scan.size, (sent, total) => {
     events.progress?.(sent, total);
+    // Once every part has started, more parts in flight could not be tried, and a falling rate
+    // says only that the parts are running out: nothing left to decide.
+    if (partsStarted >= scan.parts.length) return;
     const change = auto?.sample(performance.now(), sent);
     if (!change) return;
     limit.set(change.limit);
@@ -224,6 +228,7 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
       scan.parts,
       limit,
       async (part) => {
+        partsStarted++;
         const sha256Hex = await abortable(scan.partDigests.sha256Hex(part.partNumber), signal);
         peakInFlight = Math.max(peakInFlight, ++inFlight);
         return rings

@@ -214,38 +214,47 @@ describe('uploadFile', () => {
 });
 
 describe('uploadFile cancelled', () => {
-  it('stops the parts, aborts the multipart upload and rejects with the signal reason', async () => {
-    const controller = new AbortController();
-    const reason = new CancelledError('SIGINT');
-    const { events: ev, recorded } = events({
-      // As soon as the first bytes of a part have gone out.
-      progress: (sent) => {
-        if (sent > 0 && !controller.signal.aborted) controller.abort(reason);
-      },
-    });
-    const error = await uploadFile(
-      client(controller.signal),
-      {
-        path: file,
-        key: KEY,
-        scan: await scan(),
-        skipUnchanged: false,
-        concurrency: 2,
-        signal: controller.signal,
-      },
-      ev,
-    ).catch((e: unknown) => e);
-    // What the pipeline aborted with, not the part request it cut short.
-    expect(error).toBe(reason);
-    await settled(emu);
-    expect(emu.requestsFor('AbortMultipartUpload').map((r) => r.status)).toEqual([204]);
-    expect(emu.requestsFor('CompleteMultipartUpload')).toEqual([]);
-    // Two parts had started at most; none was completed by OBS after the abort, none started after.
-    expect(emu.requestsFor('UploadPart').length).toBeLessThanOrEqual(2);
-    expect(emu.obs.uploads.size).toBe(0);
-    expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)).toBeUndefined();
-    expect(recorded.logs.some((l) => /^Aborted multipart upload /.test(l))).toBe(true);
-  });
+  it.each([2, 64])(
+    '%i parts in flight: stops the parts, aborts the multipart upload and rejects with the signal reason',
+    async (concurrency) => {
+      const controller = new AbortController();
+      const reason = new CancelledError('SIGINT');
+      const { events: ev, recorded } = events({
+        // As soon as the first bytes of a part have gone out.
+        progress: (sent) => {
+          if (sent > 0 && !controller.signal.aborted) controller.abort(reason);
+        },
+      });
+      const error = await uploadFile(
+        client(controller.signal),
+        {
+          path: file,
+          key: KEY,
+          scan: await scan(),
+          skipUnchanged: false,
+          concurrency,
+          signal: controller.signal,
+        },
+        ev,
+      ).catch((e: unknown) => e);
+      // What the pipeline aborted with, not the part request it cut short.
+      expect(error).toBe(reason);
+      await settled(emu);
+      expect(emu.requestsFor('AbortMultipartUpload').map((r) => r.status)).toEqual([204]);
+      expect(emu.requestsFor('CompleteMultipartUpload')).toEqual([]);
+      // As many parts as were in flight had started at most (every part of this file at 64);
+      // none was kept by OBS after the abort, none started after.
+      expect(emu.requestsFor('UploadPart').length).toBeLessThanOrEqual(concurrency);
+      expect(
+        emu
+          .requestsFor('UploadPart')
+          .every((r) => r.time <= emu.requestsFor('AbortMultipartUpload')[0]!.time),
+      ).toBe(true);
+      expect(emu.obs.uploads.size).toBe(0);
+      expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)).toBeUndefined();
+      expect(recorded.logs.some((l) => /^Aborted multipart upload /.test(l))).toBe(true);
+    },
+  );
 
   it('a hanging AbortMultipartUpload is given up after its own deadline, with a warning', async () => {
     const controller = new AbortController();
