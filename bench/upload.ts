@@ -8,8 +8,8 @@
  * dir, starts the emulator in this process with `discardObjectData`, then:
  *   loopback   per run, one child process per variant, side by side (so the machine's load hits
  *              all of them alike; peak RSS is each child's own):
- *     action   node dist/index.js on Node 24: tar check + SHA-256 (+ part MD5s in a worker), HEAD,
- *              multipart upload (16 MiB parts, `upload-concurrency` default 16), PushShareFiles to
+ *     action   node dist/index.js on Node 24: tar check + SHA-256 (+ part SHA-256s in a worker), HEAD,
+ *              multipart upload (planParts, `upload-concurrency` default auto), PushShareFiles to
  *              one server with `wait: false`
  *     esdk     esdk-obs-nodejs uploadFile with its defaults: 5 MiB parts, TaskNum 20, no checkpoint,
  *              no checksum (no MD5 of anything: it checks less than the action)
