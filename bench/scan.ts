@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TarInspector } from '../src/tar/inspect.js';
 import { PartHasher } from '../src/tar/part-digests.js';
-import { partSizeFor, SINGLE_PUT_LIMIT, scanFile } from '../src/tar/scan.js';
+import { partSizeFor, planParts, SINGLE_PUT_LIMIT, scanFile } from '../src/tar/scan.js';
 import { buildTar } from '../test/helpers/tar-builder.js';
 
 const MiB = 1024 * 1024;
@@ -64,7 +64,7 @@ async function runVariant(variant: Variant, path: string): Promise<void> {
       size = (await handle.stat()).size;
       const inspector = new TarInspector({ strictLayout: true });
       const whole = createHash('sha256');
-      const parts = new PartHasher(size, partSizeFor(size));
+      const parts = new PartHasher(planParts(size));
       const consume = (chunk: Buffer) => {
         inspector.write(chunk);
         whole.update(chunk);
@@ -97,7 +97,7 @@ async function runVariant(variant: Variant, path: string): Promise<void> {
       });
       size = scan.size;
       if (variant === 'worker')
-        await Promise.all(scan.parts.map((p) => scan.partDigests.md5Base64(p.partNumber)));
+        await Promise.all(scan.parts.map((p) => scan.partDigests.sha256Hex(p.partNumber)));
       await scan.partDigests.close();
       break;
     }

@@ -8,8 +8,8 @@
  * dir, starts the emulator in this process with `discardObjectData`, then:
  *   loopback   per run, one child process per variant, side by side (so the machine's load hits
  *              all of them alike; peak RSS is each child's own):
- *     action   node dist/index.js on Node 24: tar check + SHA-256 (+ part MD5s in a worker), HEAD,
- *              multipart upload (16 MiB parts, `upload-concurrency` default 16), PushShareFiles to
+ *     action   node dist/index.js on Node 24: tar check + SHA-256 (+ part SHA-256s in a worker), HEAD,
+ *              multipart upload (planParts, `upload-concurrency` default auto), PushShareFiles to
  *              one server with `wait: false`
  *     esdk     esdk-obs-nodejs uploadFile with its defaults: 5 MiB parts, TaskNum 20, no checkpoint,
  *              no checksum (no MD5 of anything: it checks less than the action)
@@ -27,7 +27,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signObsRequest } from '../src/huawei/sign-obs.js';
-import { DEFAULT_UPLOAD_CONCURRENCY } from '../src/upload/upload.js';
 import {
   DEFAULT_CREDENTIALS,
   type Emulator,
@@ -52,6 +51,14 @@ const MiB = 1024 * 1024;
 const BUCKET = 'cph-bucket';
 const ESDK_CHILD = fileURLToPath(new URL('./lib/esdk-upload.mjs', import.meta.url));
 const LONG_LINK: LinkThrottle = { bytesPerSecond: 8 * MiB, answerDelayMs: 40 };
+/**
+ * The action's `upload-concurrency` in the loopback and big runs: its default, `auto`, once the
+ * inputs accept it (CPH_BENCH_CONCURRENCY=16 for a build whose inputs do not yet).
+ */
+const ACTION_CONCURRENCY: number | 'auto' =
+  process.env.CPH_BENCH_CONCURRENCY && process.env.CPH_BENCH_CONCURRENCY !== 'auto'
+    ? Number(process.env.CPH_BENCH_CONCURRENCY)
+    : 'auto';
 /** esdk-obs-nodejs 3.26.8 uploadFile defaults (lib/obs.js, lib/enums.js). */
 const ESDK_TASK_NUM = 20;
 
@@ -63,7 +70,7 @@ interface Sample {
   link: 'loopback' | 'long link';
   bytes: number;
   /** Parts in flight: the action's `upload-concurrency`, esdk's TaskNum, 1 for curl. */
-  concurrency: number;
+  concurrency: number | 'auto';
   wallS: number;
   peakRssMiB: number;
   /** Action only: tar inspection (as logged) and upload (as logged). */
@@ -119,7 +126,7 @@ async function runAction(
   file: string,
   key: string,
   bytes: number,
-  concurrency: number,
+  concurrency: number | 'auto',
 ): Promise<Sample> {
   const { env, dispose } = actionEnv(
     emulatorInputs(emu, {
@@ -270,7 +277,113 @@ function rows(samples: Sample[]): (string | number)[][] {
   });
 }
 
+/** The link models of issue 18: per connection, per answer, and for all connections together. */
+const MODELS: Array<{ name: string; throttle: LinkThrottle | undefined }> = [
+  { name: 'loopback', throttle: undefined },
+  { name: 'long', throttle: LONG_LINK },
+  { name: 'capped', throttle: { ...LONG_LINK, totalBytesPerSecond: 64 * MiB } },
+  { name: 'far', throttle: { bytesPerSecond: 2 * MiB, answerDelayMs: 150 } },
+];
+
+/** The link's floor: the size at the link's cap (none on loopback or an uncapped link). */
+function floorS(throttle: LinkThrottle | undefined, bytes: number): number | undefined {
+  return throttle?.totalBytesPerSecond ? bytes / throttle.totalBytesPerSecond : undefined;
+}
+
+/**
+ * `npx tsx bench/upload.ts models [sizeMiB=512]`: for each link model, the action's scan and
+ * upload (bench/lib/upload-child.ts, `upload-concurrency: auto`) and esdk at its defaults, paired,
+ * one run each: wall, CPU, peak RSS, the ratios to esdk and to the floor, and how `auto` moved.
+ */
+async function models(sizeMiB: number): Promise<void> {
+  const node = node24();
+  const dir = mkdtempSync(join(tmpdir(), 'cph-upload-models-'));
+  const emu = await startEmulator({ discardObjectData: true });
+  try {
+    const child = join(dir, 'child');
+    const built = await measure(
+      'npx',
+      ['ncc', 'build', 'bench/lib/upload-child.ts', '-o', child, '--target', 'es2022', '--transpile-only'],
+      {
+        cwd: REPO_ROOT,
+      },
+    );
+    if (built.code !== 0) throw new Error(`ncc failed: ${built.stderr}`);
+    console.log(`link models: ${sizeMiB} MiB tar, ${nodeVersion(node)}; at the start: ${loadNote()}`);
+    const file = join(dir, 'bench.tar');
+    const bytes = sizeMiB * MiB;
+    await makeTar(file, bytes);
+    await warm(file);
+    const rows: string[][] = [];
+    for (const model of MODELS) {
+      emu.settings.throttle = model.throttle;
+      const options = {
+        server: emu.url,
+        accessKeyId: DEFAULT_CREDENTIALS.accessKeyId,
+        secretAccessKey: DEFAULT_CREDENTIALS.secretAccessKey,
+        bucket: BUCKET,
+        file,
+      };
+      const ours = await measure(
+        node,
+        [
+          join(child, 'index.js'),
+          JSON.stringify({ ...options, key: `m/${model.name}-a.tar`, concurrency: 'auto' }),
+        ],
+        { cwd: REPO_ROOT },
+      );
+      const esdk = await measure(
+        node,
+        [ESDK_CHILD, JSON.stringify({ ...options, key: `m/${model.name}-e.tar` })],
+        { cwd: REPO_ROOT },
+      );
+      const okA = ours.code === 0 && emu.obs.getObject(BUCKET, `m/${model.name}-a.tar`)?.size === bytes;
+      const okE = esdk.code === 0 && emu.obs.getObject(BUCKET, `m/${model.name}-e.tar`)?.size === bytes;
+      const floor = floorS(model.throttle, bytes);
+      const wall = ours.wallMs / 1000;
+      rows.push([
+        model.name,
+        `${fixed(wall, 2)} s${okA ? '' : ' FAILED'}`,
+        `${fixed(ours.cpuMs / 1000, 2)} s`,
+        `${fixed(ours.peakRssMiB)} MiB`,
+        `${fixed(esdk.wallMs / 1000, 2)} s${okE ? '' : ' FAILED'}`,
+        `${fixed(esdk.cpuMs / 1000, 2)} s`,
+        `${fixed(esdk.peakRssMiB)} MiB`,
+        `${fixed(wall / (esdk.wallMs / 1000), 2)}×`,
+        floor ? `${fixed(wall / floor, 2)}× (${fixed(floor, 1)} s)` : '–',
+      ]);
+      console.log(`  ${model.name}: how auto moved`);
+      for (const line of ours.stdout.split('\n').filter((l) => / Upload: /.test(l)))
+        console.log(`    ${line}`);
+      if (!okA) console.error(ours.stdout.slice(-2000), ours.stderr.slice(-2000));
+      if (!okE) console.error(esdk.stdout.slice(-2000), esdk.stderr.slice(-2000));
+    }
+    console.log(`at the end: ${loadNote()}`);
+    console.log(
+      table([
+        [
+          'link',
+          'ours wall',
+          'ours CPU',
+          'ours RSS',
+          'esdk wall',
+          'esdk CPU',
+          'esdk RSS',
+          '× esdk',
+          '× floor',
+        ],
+        ...rows,
+      ]),
+    );
+  } finally {
+    emu.settings.throttle = undefined;
+    await emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'models') return models(Number(process.argv[3] ?? 512));
   const runs = Number(process.argv[2] ?? 3);
   const sizeMiB = Number(process.argv[3] ?? 1024);
   const bigMiB = Number(process.argv[4] ?? 4096);
@@ -297,8 +410,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < runs; r++) {
       // Side by side: each run has every variant once, in a rotating order.
       const variants = [
-        () =>
-          runAction(emu, node, file, `bench/action-${sizeMiB}-${r}.tar`, bytes, DEFAULT_UPLOAD_CONCURRENCY),
+        () => runAction(emu, node, file, `bench/action-${sizeMiB}-${r}.tar`, bytes, ACTION_CONCURRENCY),
         () => runEsdk(emu, node, file, `bench/esdk-${sizeMiB}-${r}.tar`, bytes),
         () => runCurl(emu, file, `bench/curl-${sizeMiB}-${r}.tar`, bytes),
       ];
@@ -351,7 +463,7 @@ async function main(): Promise<void> {
           big,
           `bench/action-${bigMiB}.tar`,
           bigMiB * MiB,
-          DEFAULT_UPLOAD_CONCURRENCY,
+          ACTION_CONCURRENCY,
         );
         samples.push(s);
         say(s);

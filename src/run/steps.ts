@@ -173,7 +173,7 @@ export async function readyObject(
         key: config.objectPath,
         scan,
         skipUnchanged: config.skipUnchanged,
-        concurrency: config.uploadConcurrency === 'auto' ? undefined : config.uploadConcurrency,
+        concurrency: config.uploadConcurrency,
         signal: ctx.signal,
       },
       {

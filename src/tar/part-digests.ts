@@ -1,9 +1,11 @@
 /**
- * The MD5 of each multipart part (its `Content-MD5`), computed on a worker thread that reads the
- * file on its own and hands over each part's digest as soon as it has it. The upload asks for
- * part N's digest right before sending part N, so the first part goes out long before the last
- * part is hashed, and the hashing runs on the second core while the main thread inspects the tar,
- * hashes the whole file (SHA-256) and sends parts (figures in bench/README.md).
+ * The SHA-256 of each multipart part (its `x-obs-content-sha256`, which OBS checks against the
+ * body), computed on a worker thread that reads the file on its own and hands over each part's
+ * digest as soon as it has it. The upload asks for part N's digest right before sending part N,
+ * so the first part goes out long before the last part is hashed, and the hashing runs on the
+ * second core while the main thread inspects the tar, hashes the whole file (SHA-256, needed
+ * before the Initiate) and sends parts. Two SHA-256 passes are the least there can be: the
+ * whole-file digest cannot be derived from the parts' (figures in bench/README.md).
  *
  * The worker is inline JavaScript (`eval: true`) so that the ncc bundle stays one file. It holds
  * one 1 MiB read buffer and a table of at most 10,000 short strings: nothing grows with the file.
@@ -17,10 +19,10 @@ export interface PartRange {
   length: number;
 }
 
-/** Base64 MD5s of a file's parts, by part number (1-based), available as they are computed. */
+/** Lower-case hex SHA-256s of a file's parts, by part number (1-based), available as they are computed. */
 export interface PartDigests {
-  md5Base64(partNumber: number): Promise<string>;
-  /** Stops the hashing when the digests are no longer needed; a pending `md5Base64` rejects. Idempotent. */
+  sha256Hex(partNumber: number): Promise<string>;
+  /** Stops the hashing when the digests are no longer needed; a pending `sha256Hex` rejects. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -36,52 +38,49 @@ export function partRanges(size: number, partSize: number): PartRange[] {
 }
 
 /** Digests already known (computed inline by the scan, or given by a test). */
-export function knownPartDigests(md5s: readonly string[]): PartDigests {
+export function knownPartDigests(sha256s: readonly string[]): PartDigests {
   return {
-    md5Base64: async (partNumber) => {
-      const md5 = md5s[partNumber - 1];
-      if (md5 === undefined) throw new Error(`no part ${partNumber}`);
-      return md5;
+    sha256Hex: async (partNumber) => {
+      const digest = sha256s[partNumber - 1];
+      if (digest === undefined) throw new Error(`no part ${partNumber}`);
+      return digest;
     },
     close: async () => {},
   };
 }
 
-/** MD5 of consecutive `partSize` slices, fed with chunks that may straddle slice boundaries. */
+/** SHA-256 of each of `parts` (consecutive, from offset 0), fed with chunks that may straddle part boundaries. */
 export class PartHasher {
-  readonly md5s: string[] = [];
-  private hash: Hash = createHash('md5');
-  private partOffset = 0;
+  readonly sha256s: string[] = [];
+  private hash: Hash = createHash('sha256');
+  private index = 0;
   private partFill = 0;
 
-  constructor(
-    private readonly size: number,
-    private readonly partSize: number,
-  ) {}
+  constructor(private readonly parts: readonly PartRange[]) {}
 
   update(chunk: Uint8Array): void {
     let pos = 0;
     while (pos < chunk.length) {
-      const length = Math.min(this.partSize, this.size - this.partOffset);
+      const length = this.parts[this.index]?.length ?? 0;
       const n = Math.min(length - this.partFill, chunk.length - pos);
       if (n <= 0) throw new Error('more bytes than the file size announced');
       this.hash.update(pos === 0 && n === chunk.length ? chunk : chunk.subarray(pos, pos + n));
       this.partFill += n;
       pos += n;
-      if (this.partFill === length) this.closePart(length);
+      if (this.partFill === length) this.closePart();
     }
   }
 
   finish(): PartDigests {
-    if (this.partOffset !== this.size) throw new Error('fewer bytes than the file size announced');
-    return knownPartDigests(this.md5s);
+    if (this.index !== this.parts.length) throw new Error('fewer bytes than the file size announced');
+    return knownPartDigests(this.sha256s);
   }
 
-  private closePart(length: number): void {
-    this.md5s.push(this.hash.digest('base64'));
-    this.partOffset += length;
+  private closePart(): void {
+    this.sha256s.push(this.hash.digest('hex'));
+    this.index++;
     this.partFill = 0;
-    this.hash = createHash('md5');
+    this.hash = createHash('sha256');
   }
 }
 
@@ -93,20 +92,19 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
-const { path, size, partSize, bufferBytes } = workerData;
+const { path, parts, bufferBytes } = workerData;
 const fd = openSync(path, 'r');
 try {
   const buffer = Buffer.allocUnsafe(bufferBytes);
-  for (let offset = 0, partNumber = 1; offset < size; offset += partSize, partNumber++) {
-    const length = Math.min(partSize, size - offset);
-    const hash = createHash('md5');
+  for (const [partNumber, offset, length] of parts) {
+    const hash = createHash('sha256');
     for (let done = 0; done < length; ) {
       const n = readSync(fd, buffer, 0, Math.min(bufferBytes, length - done), offset + done);
       if (n === 0) throw new Error('file ' + JSON.stringify(path) + ' shrank while its parts were being hashed');
       hash.update(buffer.subarray(0, n));
       done += n;
     }
-    parentPort.postMessage([partNumber, hash.digest('base64')]);
+    parentPort.postMessage([partNumber, hash.digest('hex')]);
   }
 } finally {
   closeSync(fd);
@@ -114,20 +112,25 @@ try {
 `;
 
 /**
- * Starts hashing the parts of `path` at once. The worker does not keep the process alive on its
+ * Starts hashing `parts` of `path` at once. The worker does not keep the process alive on its
  * own (a run that fails before the upload exits without waiting for it), only while someone is
- * waiting for a digest it has not delivered yet.
+ * waiting for a digest it has not delivered yet, or for it to stop (`close`).
  */
-export function hashPartsInWorker(path: string, size: number, partSize: number): PartDigests {
-  const total = Math.ceil(size / partSize);
+export function hashPartsInWorker(path: string, parts: readonly PartRange[]): PartDigests {
+  const total = parts.length;
   const done = new Map<number, string>();
-  const waiting = new Map<number, Array<{ resolve: (md5: string) => void; reject: (e: Error) => void }>>();
+  const waiting = new Map<number, Array<{ resolve: (digest: string) => void; reject: (e: Error) => void }>>();
   let failure: Error | undefined;
   let finished = false;
+  let stopped: Promise<void> | undefined;
 
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { path, size, partSize, bufferBytes: READ_BUFFER_BYTES },
+    workerData: {
+      path,
+      parts: parts.map((p) => [p.partNumber, p.offset, p.length]),
+      bufferBytes: READ_BUFFER_BYTES,
+    },
   });
   worker.unref();
   const holdProcess = () => (waiting.size > 0 ? worker.ref() : worker.unref());
@@ -138,9 +141,9 @@ export function hashPartsInWorker(path: string, size: number, partSize: number):
     waiting.clear();
     holdProcess();
   };
-  worker.on('message', ([partNumber, md5]: [number, string]) => {
-    done.set(partNumber, md5);
-    for (const w of waiting.get(partNumber) ?? []) w.resolve(md5);
+  worker.on('message', ([partNumber, digest]: [number, string]) => {
+    done.set(partNumber, digest);
+    for (const w of waiting.get(partNumber) ?? []) w.resolve(digest);
     waiting.delete(partNumber);
     if (done.size === total) finished = true;
     holdProcess();
@@ -151,9 +154,9 @@ export function hashPartsInWorker(path: string, size: number, partSize: number):
   });
 
   return {
-    md5Base64(partNumber) {
-      const md5 = done.get(partNumber);
-      if (md5 !== undefined) return Promise.resolve(md5);
+    sha256Hex(partNumber) {
+      const digest = done.get(partNumber);
+      if (digest !== undefined) return Promise.resolve(digest);
       if (failure) return Promise.reject(failure);
       if (!(partNumber >= 1 && partNumber <= total))
         return Promise.reject(new Error(`no part ${partNumber}`));
@@ -162,10 +165,26 @@ export function hashPartsInWorker(path: string, size: number, partSize: number):
         holdProcess();
       });
     },
-    async close() {
-      if (finished) return;
-      fail(new Error('part hashing was stopped'));
-      await worker.terminate();
+    close() {
+      if (finished) return Promise.resolve();
+      stopped ??= stop();
+      return stopped;
     },
   };
+
+  /**
+   * Terminates the worker and waits until it is gone. An unref'd worker being terminated holds
+   * nothing open, so while the caller awaits this the event loop could drain and Node would exit
+   * with code 13 (an unsettled top-level await) before the run wrote its outputs; `worker.ref()`
+   * does not help once the termination has begun. A timer of our own keeps the loop alive.
+   */
+  async function stop(): Promise<void> {
+    fail(new Error('part hashing was stopped'));
+    const keepAlive = setInterval(() => {}, 60_000);
+    try {
+      await worker.terminate();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
 }

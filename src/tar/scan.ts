@@ -1,12 +1,12 @@
 /**
  * The one read pass over the local tar before upload: tar safety check and the whole file's
- * SHA-256 (metadata `x-obs-meta-sha256`, which must be known before the upload starts). A single
- * PUT's `Content-MD5` is computed in the same pass; a multipart upload's part MD5s are computed by
- * a worker thread started here, which keeps going after the scan returns, so the upload can send
- * part 1 while later parts are still being hashed (`./part-digests.ts`).
+ * SHA-256 (metadata `x-obs-meta-sha256`, which must be known before the upload starts). That
+ * digest is also a single PUT's `x-obs-content-sha256`; a multipart upload's part SHA-256s are
+ * computed by a worker thread started here, which keeps going after the scan returns, so the
+ * upload can send part 1 while later parts are still being hashed (`./part-digests.ts`).
  *
- * SHA-256 runs at ~1,600 MiB/s on one core here and MD5 at ~650 MiB/s: on the main thread the
- * SHA-256 keeps up with the tar check, and the MD5s run on the other core (bench/scan.ts).
+ * SHA-256 runs at ~1,100-1,600 MiB/s on one core (SHA extensions): on the main thread it keeps
+ * up with the tar check, and the parts' SHA-256s run on the other core (bench/scan.ts).
  */
 
 import { createHash } from 'node:crypto';
@@ -27,9 +27,37 @@ export const SINGLE_PUT_LIMIT = 16 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
 const READ_BUFFER_BYTES = 1024 * 1024;
 
+/** OBS's smallest part but the last. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
 /** Part size for a multipart upload of `size` bytes: at least 16 MiB, and few enough parts for OBS. */
 export function partSizeFor(size: number): number {
   return Math.max(SINGLE_PUT_LIMIT, Math.ceil(size / MAX_PARTS));
+}
+
+/**
+ * The parts of a multipart upload of `size` bytes: `partSizeFor(size)` bytes each, except the
+ * tail — the last quarter of the file, at most 16 parts' worth — which goes in parts a quarter
+ * that size (at least 5 MiB, OBS's minimum). Parts go out in order, so the last ones to finish are
+ * small: when the link has room, many connections finish together instead of one big part
+ * running alone on one connection while the link idles (bench/README.md, "No idle tail"). Never
+ * more than 10,000 parts: when the tail would need more, every part has the regular size.
+ */
+export function planParts(size: number): FilePart[] {
+  if (size <= SINGLE_PUT_LIMIT) return [];
+  const partSize = partSizeFor(size);
+  const tailTarget = Math.min(Math.floor(size / 4), 16 * partSize);
+  const regular = Math.max(1, Math.floor((size - tailTarget) / partSize));
+  const tailBytes = size - regular * partSize;
+  const tailPartSize = Math.max(MIN_PART_SIZE, Math.ceil(partSize / 4));
+  if (tailBytes <= 0 || regular + Math.ceil(tailBytes / tailPartSize) > MAX_PARTS) {
+    return partRanges(size, partSize);
+  }
+  const parts = partRanges(regular * partSize, partSize);
+  for (let offset = regular * partSize; offset < size; offset += tailPartSize) {
+    parts.push({ partNumber: parts.length + 1, offset, length: Math.min(tailPartSize, size - offset) });
+  }
+  return parts;
 }
 
 export type FilePart = PartRange;
@@ -38,11 +66,9 @@ export interface FileScan {
   size: number;
   /** Hex SHA-256 of the whole file: `x-obs-meta-sha256`, what `sha256sum` prints. */
   sha256Hex: string;
-  /** Base64 MD5 of the whole file: the single PUT's `Content-MD5`; absent for a multipart file. */
-  md5Base64?: string;
-  /** Consecutive slices of `partSizeFor(size)` bytes; empty when `size <= SINGLE_PUT_LIMIT`. */
+  /** The multipart upload's parts (`planParts`); empty when `size <= SINGLE_PUT_LIMIT`. */
   parts: FilePart[];
-  /** The parts' MD5s, possibly still being computed; close it when the upload no longer needs them. */
+  /** The parts' SHA-256s, possibly still being computed; close it when the upload no longer needs them. */
   partDigests: PartDigests;
   tar: TarReport;
 }
@@ -54,7 +80,7 @@ export interface ScanOptions {
   /** Name used in a TarError message; defaults to the path. */
   displayName?: string;
   /**
-   * Where part MD5s are computed: `worker` (default: a worker thread reading the file in
+   * Where part SHA-256s are computed: `worker` (default: a worker thread reading the file in
    * parallel, delivering each part's digest as soon as it is ready) or `inline` (in the main
    * pass, all known when the scan returns; for tests and bench/scan.ts).
    */
@@ -70,20 +96,18 @@ export async function scanFile(path: string, options: ScanOptions): Promise<File
   let partDigests: PartDigests | undefined;
   try {
     const { size } = await handle.stat();
-    const multipart = size > SINGLE_PUT_LIMIT;
-    const partSize = partSizeFor(size);
+    const parts = planParts(size);
+    const multipart = parts.length > 0;
     const inline = !multipart || options.partHashing === 'inline';
-    if (!inline) partDigests = hashPartsInWorker(path, size, partSize);
+    if (!inline) partDigests = hashPartsInWorker(path, parts);
 
     const inspector = new TarInspector({ strictLayout: options.strictLayout });
     const sha256 = createHash('sha256');
-    const md5 = multipart ? undefined : createHash('md5');
-    const inlineParts = multipart && inline ? new PartHasher(size, partSize) : undefined;
+    const inlineParts = multipart && inline ? new PartHasher(parts) : undefined;
 
     const bytesRead = await readAll(handle, (chunk, total) => {
       inspector.write(chunk);
       sha256.update(chunk);
-      md5?.update(chunk);
       inlineParts?.update(chunk);
       options.onProgress?.(total, size);
     });
@@ -100,11 +124,10 @@ export async function scanFile(path: string, options: ScanOptions): Promise<File
     const scan: FileScan = {
       size,
       sha256Hex: sha256.digest('hex'),
-      parts: multipart ? partRanges(size, partSize) : [],
+      parts,
       partDigests,
       tar,
     };
-    if (md5) scan.md5Base64 = md5.digest('base64');
     return scan;
   } catch (error) {
     await partDigests?.close();

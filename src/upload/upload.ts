@@ -9,12 +9,13 @@ import { open } from 'node:fs/promises';
 import { ServiceError } from '../errors.js';
 import type { ObsClient, ObsObjectInfo } from '../huawei/obs.js';
 import type { FileScan } from '../tar/scan.js';
-import { mapPool } from '../util/pool.js';
+import { AdjustableLimit, mapPool } from '../util/pool.js';
 import { abortable, CLEANUP_GRACE_MS, cancelledError, cleanupSignal } from './cancel.js';
+import { AUTO_START, AutoConcurrency, type AutoTiming } from './concurrency.js';
 import { abortStrayUploads } from './strays.js';
 
-/** Parts in flight when the caller does not say (the `upload-concurrency` default). */
-export const DEFAULT_UPLOAD_CONCURRENCY = 16;
+/** Parts in flight when the caller does not say (the `upload-concurrency` default): adapted to the link. */
+export const DEFAULT_UPLOAD_CONCURRENCY = 'auto' as const;
 export const TAR_CONTENT_TYPE = 'application/x-tar';
 
 export interface UploadRequest {
@@ -22,8 +23,10 @@ export interface UploadRequest {
   key: string;
   scan: FileScan;
   skipUnchanged: boolean;
-  /** Parts in flight, 1–32 (`upload-concurrency`); default 16. */
-  concurrency?: number;
+  /** Parts in flight, 1–64, or `auto` (`upload-concurrency`, the default): see `./concurrency.ts`. */
+  concurrency?: number | 'auto';
+  /** How `auto` measures (tests, benches); the defaults otherwise. */
+  autoTiming?: AutoTiming;
   /**
    * The run's cancellation. When it aborts: no new part starts, the parts in flight are
    * stopped (the ObsClient's requests follow the same signal), the multipart upload is
@@ -39,6 +42,8 @@ export interface UploadResult {
   multipart: boolean;
   parts: number;
   seconds: number;
+  /** The most parts that were in flight at once (multipart only). */
+  peakInFlight?: number;
 }
 
 export interface UploadEvents {
@@ -53,7 +58,7 @@ const CHUNK_BYTES = 128 * 1024;
  * Buffers per body, reused in turn. undici asks for the next chunk only once the
  * socket has taken the previous one below its high-water mark (it awaits 'drain'
  * otherwise), so a buffer handed out two chunks ago is no longer referenced.
- * Content-MD5 on every request would make OBS refuse anything else.
+ * The body digest on every request (x-obs-content-sha256) would make OBS refuse anything else.
  */
 const RING_SIZE = 3;
 
@@ -181,14 +186,27 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
   signal?.throwIfAborted();
 
   const headers = { 'Content-Type': TAR_CONTENT_TYPE, 'x-obs-meta-sha256': scan.sha256Hex };
-  const progress = new Progress(scan.size, events.progress);
   const rings = new RingPool();
+  const mode = request.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
+  const limit = new AdjustableLimit(mode === 'auto' ? AUTO_START : mode);
+  const auto = mode === 'auto' && multipart ? new AutoConcurrency(request.autoTiming) : undefined;
+  let partsStarted = 0;
+  const progress = new Progress(scan.size, (sent, total) => {
+    events.progress?.(sent, total);
+    // Once every part has started, more parts in flight could not be tried, and a falling rate
+    // says only that the parts are running out: nothing left to decide.
+    if (partsStarted >= scan.parts.length) return;
+    const change = auto?.sample(performance.now(), sent);
+    if (!change) return;
+    limit.set(change.limit);
+    events.log?.(`Upload: ${change.reason}`);
+  });
 
   if (!multipart) {
     await rings.lend((ring) => {
       const body = progress.opener(path, { offset: 0, length: scan.size }, ring);
-      const md5Base64 = scan.md5Base64 as string;
-      const object = { body: body.open, length: scan.size, md5Base64, headers };
+      // The whole file's SHA-256 is the body's digest too: OBS checks every byte against it.
+      const object = { body: body.open, length: scan.size, sha256Hex: scan.sha256Hex, headers };
       return obs.putObject(key, object, body.retried);
     });
     return { uploaded: true, multipart, parts: 1, seconds: elapsed() };
@@ -198,25 +216,34 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
   const firstSentAtMs = Date.now();
   let initiateRequests = 1;
   let uploadId: string | undefined;
+  let inFlight = 0;
+  let peakInFlight = 0;
   try {
     uploadId = await obs.initiateMultipartUpload(key, headers, () => initiateRequests++);
     const inUse = uploadId;
+    events.log?.(
+      `Upload: ${auto ? auto.start(performance.now()).reason : `${partsText(limit.value)} in flight (upload-concurrency: ${limit.value})`}`,
+    );
     const etags = await mapPool(
       scan.parts,
-      request.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+      limit,
       async (part) => {
-        const md5Base64 = await abortable(scan.partDigests.md5Base64(part.partNumber), signal);
-        return rings.lend(async (ring) => {
-          const body = progress.opener(path, part, ring);
-          const { partNumber, length } = part;
-          const etag = await obs.uploadPart(
-            key,
-            inUse,
-            { partNumber, length, md5Base64, body: body.open },
-            body.retried,
-          );
-          return { partNumber, etag };
-        });
+        partsStarted++;
+        const sha256Hex = await abortable(scan.partDigests.sha256Hex(part.partNumber), signal);
+        peakInFlight = Math.max(peakInFlight, ++inFlight);
+        return rings
+          .lend(async (ring) => {
+            const body = progress.opener(path, part, ring);
+            const { partNumber, length } = part;
+            const etag = await obs.uploadPart(
+              key,
+              inUse,
+              { partNumber, length, sha256Hex, body: body.open },
+              body.retried,
+            );
+            return { partNumber, etag };
+          })
+          .finally(() => inFlight--);
       },
       signal,
     );
@@ -242,8 +269,14 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
   if (initiateRequests > 1) {
     await abortStrayUploads(cleanupClient(obs, signal), { key, keep: uploadId, firstSentAtMs }, events);
   }
-  return { uploaded: true, multipart, parts: scan.parts.length, seconds: elapsed() };
+  events.log?.(
+    `Upload: at most ${partsText(peakInFlight)} in flight` +
+      (auto ? ` (auto tried ${auto.levels.map((l) => l.limit).join(', ') || 'only the start'})` : ''),
+  );
+  return { uploaded: true, multipart, parts: scan.parts.length, seconds: elapsed(), peakInFlight };
 }
+
+const partsText = (n: number) => `${n} ${n === 1 ? 'part' : 'parts'}`;
 
 /**
  * The client for clean-up requests: the run's cancellation does not stop them, but once it has

@@ -291,17 +291,23 @@ export class ObsStore {
     }
   }
 
+  private readonly sharedLink: SharedLink = { freeAtMs: 0 };
+
   /** Stream a body to a new file (or nowhere) while hashing it. */
   private async receive(
     req: IncomingMessage,
     ctx: ObsContext,
-  ): Promise<{ file: string | null; size: number; md5Hex: string }> {
+  ): Promise<{ file: string | null; size: number; md5Hex: string; sha256Hex: string | undefined }> {
     const file = this.settings.discardObjectData ? null : this.newFile('tmp');
     const hash = createHash('md5');
+    // Only when the request carries x-obs-content-sha256: the benches' loopback figures stay honest.
+    const sha256 =
+      header(ctx.headers, 'x-obs-content-sha256') === undefined ? undefined : createHash('sha256');
     let size = 0;
     const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
+        sha256?.update(chunk);
         size += chunk.length;
         cb(null, chunk);
       },
@@ -315,8 +321,12 @@ export class ObsStore {
         });
     const throttle = this.settings.throttle;
     try {
-      if (throttle) await pipeline(req, rateLimit(throttle.bytesPerSecond), tap, sink);
-      else await pipeline(req, tap, sink);
+      if (throttle) {
+        const total = throttle.totalBytesPerSecond
+          ? { bytesPerSecond: throttle.totalBytesPerSecond, link: this.sharedLink }
+          : undefined;
+        await pipeline(req, rateLimit(throttle.bytesPerSecond, total), tap, sink);
+      } else await pipeline(req, tap, sink);
     } catch (err) {
       if (file) rmSync(file, { force: true });
       throw err;
@@ -324,7 +334,7 @@ export class ObsStore {
     const md5Hex = hash.digest('hex');
     ctx.bodyStats.bytes = size;
     ctx.bodyStats.md5Hex = md5Hex;
-    return { file, size, md5Hex };
+    return { file, size, md5Hex, sha256Hex: sha256?.digest('hex') };
   }
 
   private async readSmallBody(req: IncomingMessage, ctx: ObsContext): Promise<Buffer | undefined> {
@@ -418,7 +428,7 @@ export class ObsStore {
   private precheckUpload(
     ctx: ObsContext,
     maxSize: number,
-  ): { expectMd5: string | undefined } | { response: HandlerResponse } {
+  ): { expectMd5: string | undefined; expectSha256: string | undefined } | { response: HandlerResponse } {
     const length = header(ctx.headers, 'content-length');
     if (length === undefined || !/^\d+$/.test(length)) {
       const response = obsErrorResponse(
@@ -448,7 +458,42 @@ export class ObsStore {
       );
       return { response: { ...response, closeConnection: true } };
     }
-    return { expectMd5: expect };
+    const expectSha256 = header(ctx.headers, 'x-obs-content-sha256');
+    if (expectSha256 !== undefined && !/^[0-9a-f]{64}$/.test(expectSha256)) {
+      const response = obsErrorResponse(
+        400,
+        'InvalidDigest',
+        'The x-obs-content-sha256 you specified was invalid.',
+        ctx.requestId,
+      );
+      return { response: { ...response, closeConnection: true } };
+    }
+    return { expectMd5: expect, expectSha256 };
+  }
+
+  /** The refusal of a body whose digests do not match what was received, as OBS answers it. */
+  private digestMismatch(
+    check: { expectMd5: string | undefined; expectSha256: string | undefined },
+    got: { md5Hex: string; sha256Hex: string | undefined },
+    ctx: ObsContext,
+  ): HandlerResponse | undefined {
+    if (check.expectMd5 !== undefined && check.expectMd5 !== got.md5Hex) {
+      return obsErrorResponse(
+        400,
+        'BadDigest',
+        'The Content-MD5 you specified did not match what we received.',
+        ctx.requestId,
+      );
+    }
+    if (check.expectSha256 !== undefined && check.expectSha256 !== got.sha256Hex) {
+      return obsErrorResponse(
+        400,
+        'BadDigest',
+        'The x-obs-content-sha256 you specified did not match what we received.',
+        ctx.requestId,
+      );
+    }
+    return undefined;
   }
 
   private async putFromRequest(req: IncomingMessage, ctx: ObsContext): Promise<HandlerResponse> {
@@ -456,14 +501,10 @@ export class ObsStore {
     if ('response' in check) return check.response;
     const got = await this.receive(req, ctx);
     await ctx.afterBody();
-    if (check.expectMd5 !== undefined && check.expectMd5 !== got.md5Hex) {
+    const mismatch = this.digestMismatch(check, got, ctx);
+    if (mismatch) {
       this.removeFiles([got.file]);
-      return obsErrorResponse(
-        400,
-        'BadDigest',
-        'The Content-MD5 you specified did not match what we received.',
-        ctx.requestId,
-      );
+      return mismatch;
     }
     let segments: string[] | null = null;
     if (got.file) {
@@ -540,14 +581,10 @@ export class ObsStore {
     const got = await this.receive(req, ctx);
     await ctx.afterBody();
     const upload = this.findUpload(ctx);
-    if (check.expectMd5 !== undefined && check.expectMd5 !== got.md5Hex) {
+    const mismatch = this.digestMismatch(check, got, ctx);
+    if (mismatch) {
       this.removeFiles([got.file]);
-      return obsErrorResponse(
-        400,
-        'BadDigest',
-        'The Content-MD5 you specified did not match what we received.',
-        ctx.requestId,
-      );
+      return mismatch;
     }
     if (!upload) {
       // Aborted while this part was in flight.
@@ -720,13 +757,24 @@ function compare(a: string, b: string): number {
 }
 
 /** Passes bytes on no faster than `bytesPerSecond` (one request, so one connection, at a time). */
-function rateLimit(bytesPerSecond: number): Transform {
+/** When the shared link is next free, ms (a capped link: every connection's bytes queue on it). */
+interface SharedLink {
+  freeAtMs: number;
+}
+
+function rateLimit(bytesPerSecond: number, total?: { bytesPerSecond: number; link: SharedLink }): Transform {
   const started = Date.now();
   let bytes = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
-      const wait = started + (bytes / bytesPerSecond) * 1000 - Date.now();
+      let due = started + (bytes / bytesPerSecond) * 1000;
+      if (total) {
+        total.link.freeAtMs =
+          Math.max(Date.now(), total.link.freeAtMs) + (chunk.length / total.bytesPerSecond) * 1000;
+        due = Math.max(due, total.link.freeAtMs);
+      }
+      const wait = due - Date.now();
       if (wait > 1) setTimeout(() => cb(null, chunk), wait);
       else cb(null, chunk);
     },

@@ -230,6 +230,8 @@ export interface LinkThrottle {
   bytesPerSecond: number;
   /** Wait before each OBS answer (the round trips a request costs on a long link). */
   answerDelayMs: number;
+  /** Upper bound on all bodies together, bytes per second (a capped link); none when absent. */
+  totalBytesPerSecond?: number;
 }
 
 /** The mutable part of the configuration; changes take effect on the next request. */

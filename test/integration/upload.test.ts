@@ -169,7 +169,7 @@ describe('a lost CompleteMultipartUpload answer', () => {
     expect(emu.requestsFor('CompleteMultipartUpload')[1]?.errorCode).toBe('NoSuchUpload');
     expect(emu.requestsFor('HeadObject')[0]?.path).toBe(`/${DEFAULT_BUCKET}/${KEY}`);
     expect(emu.requestsFor('AbortMultipartUpload')).toEqual([]);
-    expect(messages).toEqual([
+    expect(messages.filter((m) => !m.startsWith('Upload: '))).toEqual([
       "CompleteMultipartUpload's answer was lost, but the object is complete (size and SHA-256 match)",
     ]);
   });

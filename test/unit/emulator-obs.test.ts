@@ -7,6 +7,7 @@ import { DEFAULT_BUCKET, type Emulator, startEmulator } from '../emulator/index.
 
 const KEY = 'dir/app.tar';
 const md5Hex = (data: string | Buffer) => createHash('md5').update(data).digest('hex');
+const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 function expectObsError(res: SentResponse, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -116,6 +117,58 @@ describe('OBS', () => {
         400,
         'InvalidDigest',
       );
+      expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)).toBeUndefined();
+    });
+
+    it('checks x-obs-content-sha256 on a PUT and a part: stored when right, BadDigest when wrong, InvalidDigest when not lower-case hex', async () => {
+      const ok = await obs({
+        method: 'PUT',
+        key: KEY,
+        body: 'payload',
+        headers: { 'x-obs-content-sha256': sha256Hex('payload') },
+      });
+      expect(ok.status).toBe(200);
+      expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)?.md5Hex).toBe(md5Hex('payload'));
+      const wrong = { 'x-obs-content-sha256': sha256Hex('other') };
+      const bad = await obs({ method: 'PUT', key: 'dir/b.tar', body: 'payload', headers: wrong });
+      expectObsError(bad, 400, 'BadDigest');
+      expect(bad.text).toContain('x-obs-content-sha256');
+      const upper = { 'x-obs-content-sha256': sha256Hex('payload').toUpperCase() };
+      expectObsError(
+        await obs({ method: 'PUT', key: 'dir/b.tar', body: 'payload', headers: upper }),
+        400,
+        'InvalidDigest',
+      );
+      expect(emu.obs.getObject(DEFAULT_BUCKET, 'dir/b.tar')).toBeUndefined();
+
+      const uploadId = await initiate();
+      const part = (body: string, digest: string) =>
+        obs({
+          method: 'PUT',
+          key: KEY,
+          query: { partNumber: 1, uploadId },
+          body,
+          headers: { 'x-obs-content-sha256': digest },
+        });
+      expectObsError(await part('part one', sha256Hex('part two')), 400, 'BadDigest');
+      expect(emu.obs.uploads.get(uploadId)?.parts.has(1)).toBe(false);
+      expect((await part('part one', sha256Hex('part one'))).status).toBe(200);
+      expect(emu.obs.uploads.get(uploadId)?.parts.get(1)?.size).toBe(8);
+    });
+
+    it('signs x-obs-content-sha256 like any x-obs-* header: changed after signing, SignatureDoesNotMatch', async () => {
+      const signed = obsPrepare(emu.url, {
+        method: 'PUT',
+        bucket: DEFAULT_BUCKET,
+        key: KEY,
+        body: 'payload',
+        headers: { 'x-obs-content-sha256': sha256Hex('other') },
+      });
+      const forged = {
+        ...signed,
+        headers: { ...signed.headers, 'x-obs-content-sha256': sha256Hex('payload') },
+      };
+      expectObsError(await send(forged), 403, 'SignatureDoesNotMatch');
       expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)).toBeUndefined();
     });
 

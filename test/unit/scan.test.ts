@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TarError } from '../../src/tar/inspect.js';
-import { type FileScan, MAX_PARTS, partSizeFor, SINGLE_PUT_LIMIT, scanFile } from '../../src/tar/scan.js';
+import {
+  type FileScan,
+  MAX_PARTS,
+  MIN_PART_SIZE,
+  partSizeFor,
+  planParts,
+  SINGLE_PUT_LIMIT,
+  scanFile,
+} from '../../src/tar/scan.js';
 import { buildTar } from '../helpers/tar-builder.js';
 
 const MiB = 1024 * 1024;
@@ -37,6 +45,51 @@ describe('partSizeFor', () => {
   });
 });
 
+describe('planParts', () => {
+  const sizes = (size: number) => planParts(size).map((p) => p.length);
+  it.each([
+    ['16 MiB: one PUT', 16 * MiB, []],
+    ['16 MiB + 1', 16 * MiB + 1, [16 * MiB, 1]],
+    [
+      '40 MiB: one regular part, the rest in 5 MiB parts',
+      40 * MiB,
+      [16 * MiB, ...Array(4).fill(5 * MiB), 4 * MiB],
+    ],
+    ['64 MiB', 64 * MiB, [16 * MiB, 16 * MiB, 16 * MiB, ...Array(3).fill(5 * MiB), MiB]],
+  ])('%s', (_name, size, expected) => {
+    expect(sizes(size)).toEqual(expected);
+  });
+
+  it('1 GiB: 48 parts of 16 MiB, then the last 256 MiB in 5 MiB parts', () => {
+    const parts = sizes(GiB);
+    expect(parts.slice(0, 48)).toEqual(Array(48).fill(16 * MiB));
+    expect(parts.slice(48)).toEqual([...Array(51).fill(5 * MiB), MiB]);
+  });
+
+  it('covers the file in order, ≤ 10000 parts, each ≥ 5 MiB but the last, none over the part size', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 16 * MiB + 1, max: 5 * 1024 * GiB }), (size) => {
+        const parts = planParts(size);
+        expect(parts.length).toBeLessThanOrEqual(MAX_PARTS);
+        const partSize = partSizeFor(size);
+        let offset = 0;
+        const wrong = parts.filter((part, i) => {
+          const ok =
+            part.partNumber === i + 1 &&
+            part.offset === offset &&
+            part.length <= partSize &&
+            (i === parts.length - 1 || part.length >= MIN_PART_SIZE);
+          offset += part.length;
+          return !ok;
+        });
+        expect(wrong).toEqual([]);
+        expect(offset).toBe(size);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('scanFile', () => {
   let dir: string;
   beforeAll(async () => {
@@ -64,32 +117,22 @@ describe('scanFile', () => {
     return path;
   }
 
-  const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
   const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-  /** Parts (ranges) and their MD5s, computed with node:crypto over each slice. */
-  function expectedParts(file: Buffer, partSize: number | undefined) {
-    const parts = [];
-    const md5s = [];
-    if (partSize !== undefined) {
-      for (let offset = 0, n = 1; offset < file.length; offset += partSize, n++) {
-        const length = Math.min(partSize, file.length - offset);
-        parts.push({ partNumber: n, offset, length });
-        md5s.push(md5(file.subarray(offset, offset + length)));
-      }
-    }
-    return { parts, md5s };
+  /** Each part's SHA-256, computed with node:crypto over its slice. */
+  function expectedDigests(file: Buffer, parts: FileScan['parts']): string[] {
+    return parts.map((p) => sha256Hex(file.subarray(p.offset, p.offset + p.length)));
   }
 
-  async function partMd5s(scan: FileScan): Promise<string[]> {
+  async function partSha256s(scan: FileScan): Promise<string[]> {
     try {
-      return await Promise.all(scan.parts.map((p) => scan.partDigests.md5Base64(p.partNumber)));
+      return await Promise.all(scan.parts.map((p) => scan.partDigests.sha256Hex(p.partNumber)));
     } finally {
       await scan.partDigests.close();
     }
   }
 
-  it('a small tar: whole-file SHA-256 and MD5, no parts, and the tar report', async () => {
+  it('a small tar: whole-file SHA-256, no parts, and the tar report', async () => {
     const path = join(dir, 'small.tar');
     const tar = buildTar([
       { path: 'data/', type: 'directory' },
@@ -101,35 +144,34 @@ describe('scanFile', () => {
     expect(scan).toEqual({
       size: tar.length,
       sha256Hex: sha256Hex(tar),
-      md5Base64: md5(tar),
       parts: [],
       partDigests: expect.anything(),
       tar: { entries: 3, totalBytes: 5, topLevel: ['cache', 'data'], problems: [], omitted: 0 },
     });
   });
 
-  describe.each(['worker', 'inline'] as const)('around the single-PUT limit, part MD5s %s', (partHashing) => {
-    it.each([
-      ['16 MiB - 1', SINGLE_PUT_LIMIT - 1, 0],
-      ['16 MiB', SINGLE_PUT_LIMIT, 0],
-      ['16 MiB + 1', SINGLE_PUT_LIMIT + 1, 2],
-      ['48 MiB + 12345', 3 * SINGLE_PUT_LIMIT + 12345, 4],
-    ])(
-      '%s: SHA-256 and MD5s equal node:crypto over the file and over each slice',
-      async (_name, size, partCount) => {
-        const path = await tarOfSize(size);
-        const file = await readFile(path);
-        const scan = await scanFile(path, { strictLayout: true, partHashing });
-        const multipart = size > SINGLE_PUT_LIMIT;
-        const expected = expectedParts(file, multipart ? partSizeFor(size) : undefined);
-        expect(scan.parts).toHaveLength(partCount);
-        expect(scan).toMatchObject({ size, sha256Hex: sha256Hex(file), parts: expected.parts });
-        expect(scan.md5Base64).toBe(multipart ? undefined : md5(file));
-        expect(await partMd5s(scan)).toEqual(expected.md5s);
-        expect(scan.tar.problems).toEqual([]);
-      },
-    );
-  });
+  describe.each(['worker', 'inline'] as const)(
+    'around the single-PUT limit, part SHA-256s %s',
+    (partHashing) => {
+      it.each([
+        ['16 MiB - 1', SINGLE_PUT_LIMIT - 1, 0],
+        ['16 MiB', SINGLE_PUT_LIMIT, 0],
+        ['16 MiB + 1', SINGLE_PUT_LIMIT + 1, 2],
+        ['48 MiB + 12345', 3 * SINGLE_PUT_LIMIT + 12345, 6],
+      ])(
+        '%s: SHA-256s equal node:crypto over the file and over each part',
+        async (_name, size, partCount) => {
+          const path = await tarOfSize(size);
+          const file = await readFile(path);
+          const scan = await scanFile(path, { strictLayout: true, partHashing });
+          expect(scan.parts).toHaveLength(partCount);
+          expect(scan).toMatchObject({ size, sha256Hex: sha256Hex(file), parts: planParts(size) });
+          expect(await partSha256s(scan)).toEqual(expectedDigests(file, scan.parts));
+          expect(scan.tar.problems).toEqual([]);
+        },
+      );
+    },
+  );
 
   it('reports progress after every chunk, ending at the file size', async () => {
     const size = 3 * MiB + 100;

@@ -94,14 +94,25 @@ function peakPartsInFlight(): number {
 }
 
 describe('uploadFile', () => {
-  it('uploads in parts with x-obs-meta-sha256, at most upload-concurrency parts in flight', async () => {
+  it('uploads in parts with x-obs-meta-sha256, each part with its SHA-256, at most upload-concurrency parts in flight', async () => {
     const { events: ev, recorded } = events();
+    const scanned = await scan();
     const result = await uploadFile(
       client(),
-      { path: file, key: KEY, scan: await scan(), skipUnchanged: true, concurrency: 2 },
+      { path: file, key: KEY, scan: scanned, skipUnchanged: true, concurrency: 2 },
       ev,
     );
-    expect(result).toMatchObject({ uploaded: true, multipart: true, parts: 5 });
+    // 3 parts of 16 MiB, then the last 22 MiB in 5 MiB parts (planParts).
+    expect(scanned.parts.slice(0, 7).map((p) => p.length / MiB)).toEqual([16, 16, 16, 5, 5, 5, 5]);
+    expect(scanned.parts).toHaveLength(8);
+    expect(result).toMatchObject({ uploaded: true, multipart: true, parts: 8 });
+    const sent = emu
+      .requestsFor('UploadPart')
+      .map((r) => [Number(r.query.partNumber), r.headers['x-obs-content-sha256']]);
+    expect(sent.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
+      scanned.parts.map((p) => [p.partNumber, sha256(data.subarray(p.offset, p.offset + p.length))]),
+    );
+    expect(emu.requestsFor('UploadPart').every((r) => r.headers['content-md5'] === undefined)).toBe(true);
     const stored = emu.obs.getObject(DEFAULT_BUCKET, KEY);
     expect(stored?.md5Hex).toBe(md5(data));
     expect(stored?.metadata).toEqual({ sha256: sha256(data) });
@@ -110,6 +121,35 @@ describe('uploadFile', () => {
     expect(emu.requestsFor('ListMultipartUploads')).toEqual([]);
     expect(recorded.warnings).toEqual([]);
   });
+
+  it.each([1, 64, 'auto'] as const)(
+    'upload-concurrency %s: the same object, every part with its SHA-256, never more in flight than allowed',
+    async (concurrency) => {
+      const scanned = await scan();
+      const { events: ev, recorded } = events();
+      const result = await uploadFile(
+        client(),
+        { path: file, key: KEY, scan: scanned, skipUnchanged: false, concurrency },
+        ev,
+      );
+      expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)?.md5Hex).toBe(md5(data));
+      const sent = emu.requestsFor('UploadPart').map((r) => r.headers['x-obs-content-sha256']);
+      expect(sent.sort()).toEqual(
+        scanned.parts.map((p) => sha256(data.subarray(p.offset, p.offset + p.length))).sort(),
+      );
+      const allowed = concurrency === 'auto' ? 64 : concurrency;
+      expect(result.peakInFlight).toBeGreaterThanOrEqual(1);
+      expect(result.peakInFlight).toBeLessThanOrEqual(allowed);
+      expect(peakPartsInFlight()).toBeLessThanOrEqual(allowed);
+      expect(recorded.logs[0]).toBe(
+        concurrency === 'auto'
+          ? 'Upload: 4 parts in flight to start (upload-concurrency: auto)'
+          : `Upload: ${concurrency} ${concurrency === 1 ? 'part' : 'parts'} in flight (upload-concurrency: ${concurrency})`,
+      );
+      const done = `Upload: at most ${result.peakInFlight} ${result.peakInFlight === 1 ? 'part' : 'parts'} in flight`;
+      expect(recorded.logs.filter((l) => l.startsWith(done))).toHaveLength(1);
+    },
+  );
 
   it('skips when the object has the same size and SHA-256, and sends no write', async () => {
     await uploadFile(client(), { path: file, key: KEY, scan: await scan(), skipUnchanged: true });
@@ -174,38 +214,47 @@ describe('uploadFile', () => {
 });
 
 describe('uploadFile cancelled', () => {
-  it('stops the parts, aborts the multipart upload and rejects with the signal reason', async () => {
-    const controller = new AbortController();
-    const reason = new CancelledError('SIGINT');
-    const { events: ev, recorded } = events({
-      // As soon as the first bytes of a part have gone out.
-      progress: (sent) => {
-        if (sent > 0 && !controller.signal.aborted) controller.abort(reason);
-      },
-    });
-    const error = await uploadFile(
-      client(controller.signal),
-      {
-        path: file,
-        key: KEY,
-        scan: await scan(),
-        skipUnchanged: false,
-        concurrency: 2,
-        signal: controller.signal,
-      },
-      ev,
-    ).catch((e: unknown) => e);
-    // What the pipeline aborted with, not the part request it cut short.
-    expect(error).toBe(reason);
-    await settled(emu);
-    expect(emu.requestsFor('AbortMultipartUpload').map((r) => r.status)).toEqual([204]);
-    expect(emu.requestsFor('CompleteMultipartUpload')).toEqual([]);
-    // Two parts had started at most; none was completed by OBS after the abort, none started after.
-    expect(emu.requestsFor('UploadPart').length).toBeLessThanOrEqual(2);
-    expect(emu.obs.uploads.size).toBe(0);
-    expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)).toBeUndefined();
-    expect(recorded.logs.some((l) => /^Aborted multipart upload /.test(l))).toBe(true);
-  });
+  it.each([2, 64])(
+    '%i parts in flight: stops the parts, aborts the multipart upload and rejects with the signal reason',
+    async (concurrency) => {
+      const controller = new AbortController();
+      const reason = new CancelledError('SIGINT');
+      const { events: ev, recorded } = events({
+        // As soon as the first bytes of a part have gone out.
+        progress: (sent) => {
+          if (sent > 0 && !controller.signal.aborted) controller.abort(reason);
+        },
+      });
+      const error = await uploadFile(
+        client(controller.signal),
+        {
+          path: file,
+          key: KEY,
+          scan: await scan(),
+          skipUnchanged: false,
+          concurrency,
+          signal: controller.signal,
+        },
+        ev,
+      ).catch((e: unknown) => e);
+      // What the pipeline aborted with, not the part request it cut short.
+      expect(error).toBe(reason);
+      await settled(emu);
+      expect(emu.requestsFor('AbortMultipartUpload').map((r) => r.status)).toEqual([204]);
+      expect(emu.requestsFor('CompleteMultipartUpload')).toEqual([]);
+      // As many parts as were in flight had started at most (every part of this file at 64);
+      // none was kept by OBS after the abort, none started after.
+      expect(emu.requestsFor('UploadPart').length).toBeLessThanOrEqual(concurrency);
+      expect(
+        emu
+          .requestsFor('UploadPart')
+          .every((r) => r.time <= emu.requestsFor('AbortMultipartUpload')[0]!.time),
+      ).toBe(true);
+      expect(emu.obs.uploads.size).toBe(0);
+      expect(emu.obs.getObject(DEFAULT_BUCKET, KEY)).toBeUndefined();
+      expect(recorded.logs.some((l) => /^Aborted multipart upload /.test(l))).toBe(true);
+    },
+  );
 
   it('a hanging AbortMultipartUpload is given up after its own deadline, with a warning', async () => {
     const controller = new AbortController();
