@@ -11,7 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { TarInspector, type TarReport, throwIfProblems } from './inspect.js';
+import { TarInspector, type TarInspectorOptions, type TarReport, throwIfProblems } from './inspect.js';
 import {
   hashPartsInWorker,
   knownPartDigests,
@@ -59,6 +59,8 @@ export interface ScanOptions {
    * pass, all known when the scan returns; for tests and bench/scan.ts).
    */
   partHashing?: 'worker' | 'inline';
+  /** Every archive member as the inspection sees it (the ledger's manifest collects them). */
+  onEntry?: TarInspectorOptions['onEntry'];
 }
 
 /**
@@ -75,7 +77,7 @@ export async function scanFile(path: string, options: ScanOptions): Promise<File
     const inline = !multipart || options.partHashing === 'inline';
     if (!inline) partDigests = hashPartsInWorker(path, size, partSize);
 
-    const inspector = new TarInspector({ strictLayout: options.strictLayout });
+    const inspector = new TarInspector({ strictLayout: options.strictLayout, onEntry: options.onEntry });
     const sha256 = createHash('sha256');
     const md5 = multipart ? undefined : createHash('md5');
     const inlineParts = multipart && inline ? new PartHasher(size, partSize) : undefined;
