@@ -50,6 +50,8 @@ export interface PruneInput {
   /** Previous manifests by SHA-256; undefined = not in the bucket. */
   previous: ReadonlyMap<string, Manifest | undefined>;
   batchSize: number;
+  /** A 403 an earlier stage met: no call is sent, every path goes to stale. */
+  forbidden?: ServiceError | undefined;
 }
 
 export type PruneJobStatus = 'succeeded' | 'failed' | 'running' | 'rejected';
@@ -110,7 +112,7 @@ export async function pruneStage(input: PruneInput, deps: PruneDeps): Promise<Pr
   const calls = deleteCalls(toDelete, input.batchSize);
   const tracked: TrackedJob[] = [];
   const jobOf = new Map<string, { serverId: string; job: PruneJob }>();
-  let forbidden: ServiceError | undefined;
+  let forbidden: ServiceError | undefined = input.forbidden;
   let sent = 0;
   const failedCalls: string[] = [];
 
@@ -210,7 +212,7 @@ export async function pruneStage(input: PruneInput, deps: PruneDeps): Promise<Pr
     result.stale = [...new Set(result.stale)].sort();
     result.deleted.sort();
   }
-  return { servers, calls: sent, forbidden };
+  return { servers, calls: sent, forbidden: forbidden === input.forbidden ? undefined : forbidden };
 }
 
 function warnRefused(paths: string[], deps: PruneDeps): void {

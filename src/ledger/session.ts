@@ -168,6 +168,7 @@ export class LedgerSession {
           next: this.next,
           previous: this.previous,
           batchSize: this.options.batchSize,
+          forbidden: this.forbidden,
         },
         this.deps,
       );

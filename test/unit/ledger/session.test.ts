@@ -403,6 +403,14 @@ describe('afterStage', () => {
     expect(servers.s1.stale).toEqual(['/data/game/lvl', '/data/game/old']);
     expect(servers.s2.stale).toEqual(['/data/game/lvl', '/data/game/old', '/data/x']);
     expect(servers.s2.sha256).toBe(V2);
+    // A later stage sends no DeleteShareFiles at all: its paths go to stale.
+    f.bucket.set(KEY, ledgerText({ ...JSON.parse(f.bucket.get(KEY)!).servers, s3: entry(V1) }));
+    const later = await LedgerSession.open(['s3'], opts({ prune: true, manifest: M2 }), f.deps);
+    later.forbidden = session.forbidden;
+    const { prune } = await later.afterStage(['s3']);
+    expect(f.deletes).toHaveLength(1);
+    expect(prune?.servers.get('s3')?.stale).toEqual(['/data/game/lvl', '/data/game/old']);
+    expect(prune?.forbidden).toBeUndefined();
   });
 
   it('a server the answer refuses keeps its paths as stale; other call failures are one warning', async () => {
