@@ -62,10 +62,11 @@ export function ledgerSummary(report: LedgerReport): string {
   }
   if (report.prune) {
     const { calls, paths, servers, stale } = report.pruned;
+    const distinct = new Set(Object.values(report.servers).flatMap((s) => s.deleted)).size;
     lines.push(
       paths + stale === 0 && calls === 0
         ? 'Pruned: nothing to delete.'
-        : `Pruned: ${plural(paths, 'path')} deleted on ${plural(servers, 'server')} in ${plural(calls, 'DeleteShareFiles call')}${stale ? `; ${plural(stale, 'path')} left stale for the next run` : ''}.`,
+        : `Pruned: ${plural(distinct, 'path')} deleted from ${plural(servers, 'server')} (${plural(paths, 'deletion')}) in ${plural(calls, 'DeleteShareFiles call')}${stale ? `; ${plural(stale, 'path')} left stale for the next run` : ''}.`,
       '',
     );
   }

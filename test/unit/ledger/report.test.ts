@@ -80,7 +80,7 @@ describe('the ledger in the log, the summary and the report file', () => {
         '',
         '3 servers already held this bundle: not pushed (`current`).',
         '',
-        'Pruned: 1 path deleted on 1 server in 1 DeleteShareFiles call; 1 path left stale for the next run.',
+        'Pruned: 1 path deleted from 1 server (1 deletion) in 1 DeleteShareFiles call; 1 path left stale for the next run.',
         '',
         '**The ledger is behind**: writing it failed, so it does not know what the last stage pushed. The pushes stand; run again once the ledger can be written.',
         '',
