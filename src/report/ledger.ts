@@ -7,6 +7,8 @@ import type { LedgerReport } from '../ledger/report.js';
 import { escapeHtml } from './html.js';
 
 const MAX_IDS = 20;
+/** Servers pushed by many runs: one line for each of the first few, then a count. */
+const MAX_REASON_LINES = 5;
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -25,10 +27,20 @@ export function currentLines(report: LedgerReport): string[] {
     if (list) list.push(serverId);
     else byReason.set(reason, [serverId]);
   }
-  return [...byReason].map(
-    ([reason, servers]) =>
-      `${plural(servers.length, 'server')} current, not pushed: ${reason}${report.prune ? ', with nothing left to prune' : ''}: ${ids(servers)}`,
-  );
+  const groups = [...byReason];
+  const lines = groups
+    .slice(0, MAX_REASON_LINES)
+    .map(
+      ([reason, servers]) =>
+        `${plural(servers.length, 'server')} current, not pushed: ${reason}${report.prune ? ', with nothing left to prune' : ''}: ${ids(servers)}`,
+    );
+  const rest = groups.slice(MAX_REASON_LINES).reduce((n, [, servers]) => n + servers.length, 0);
+  if (rest > 0) {
+    lines.push(
+      `${plural(rest, 'more server')} current, pushed by other runs (the report file has each one's reason)`,
+    );
+  }
+  return lines;
 }
 
 /** When every chosen server is current: the run succeeds with nothing to do, and says so. */

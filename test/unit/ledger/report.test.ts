@@ -57,6 +57,17 @@ describe('the ledger in the log, the summary and the report file', () => {
       '1 server current, not pushed: the ledger says it holds b.tar, with nothing left to prune: s3',
     ]);
     expect(currentLines(many)[0]).toMatch(/: s0, s1, .*, s19 … and 3 more$/);
+    const runs = report({
+      current: Array.from({ length: 9 }, (_, i) => ({ serverId: `s${i}`, reason: `run ${i % 7}` })),
+    });
+    expect(currentLines(runs)).toEqual([
+      '2 servers current, not pushed: run 0, with nothing left to prune: s0, s7',
+      '2 servers current, not pushed: run 1, with nothing left to prune: s1, s8',
+      '1 server current, not pushed: run 2, with nothing left to prune: s2',
+      '1 server current, not pushed: run 3, with nothing left to prune: s3',
+      '1 server current, not pushed: run 4, with nothing left to prune: s4',
+      "2 more servers current, pushed by other runs (the report file has each one's reason)",
+    ]);
     expect(nothingToPushLine(report())).toBe(
       'Nothing to push: the ledger obs://cph-bucket/state/ledger.json says all 3 chosen servers already hold this bundle (set `skip-current: false` to push them anyway)',
     );
