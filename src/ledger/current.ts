@@ -46,7 +46,17 @@ export function splitCurrent(
   return { current, toPush };
 }
 
-/** Why a server is current, for the log: "holds obs-key (sha256 abcd…), pushed at … by run …". */
+/**
+ * Why a server is current, for the log: "holds obs-key (sha256 abcd…), pushed at … by run …". The
+ * values come from the bucket: invisible characters are written as escapes, so a line cannot break.
+ */
 export function currentReason(entry: LedgerEntry): string {
-  return `the ledger says it holds ${entry.object} (SHA-256 ${entry.sha256.slice(0, 12)}…), pushed at ${entry.at} by run ${entry.run}${entry.ref ? ` (${entry.ref})` : ''}`;
+  const { object, at, run, ref } = entry;
+  return visible(
+    `the ledger says it holds ${object} (SHA-256 ${entry.sha256.slice(0, 12)}…), pushed at ${at} by run ${run}${ref ? ` (${ref})` : ''}`,
+  );
+}
+
+function visible(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }

@@ -45,6 +45,12 @@ describe('splitCurrent', () => {
     expect(split.toPush).toEqual(chosen.filter((id) => !current.includes(id)));
   });
 
+  it('writes invisible characters from the ledger as escapes, so the line cannot break', () => {
+    expect(currentReason({ ...entry(THIS), run: 'x\n::error::boom', ref: 'a\u2028b' })).toBe(
+      'the ledger says it holds releases/game.tar (SHA-256 c3c3c3c3c3c3…), pushed at 2026-12-03T10:00:00.000Z by run x\\u{a}::error::boom (a\\u{2028}b)',
+    );
+  });
+
   it('says why a server is current', () => {
     const [first] = splitCurrent(ledger, ['same'], { sha256: THIS, skipCurrent: true, prune: true }).current;
     expect(currentReason(first!.entry)).toBe(
