@@ -8,7 +8,9 @@
  *     ⌈servers per path set / batch-size⌉ × ⌈paths / 100⌉ summed over the path sets, for
  *     batch-size 100 and 7;
  *   - the ledger's size at 1,000 / 20,000 servers, and the time to parse, merge and write it;
- *   - the time to diff two 50,000-entry manifests (pruneSet) and to parse one.
+ *   - the time to diff two 50,000-entry manifests (pruneSet) and to parse one;
+ *   - a whole run's ledger traffic for `servers` servers in 3 stages with prune (LedgerSession over
+ *     an in-memory bucket and CPH): ledger reads and writes, manifest reads, DeleteShareFiles calls.
  * Times are medians over `runs` (min–max beside them). Not timed assertions: figures to read.
  */
 import { performance } from 'node:perf_hooks';
@@ -21,8 +23,14 @@ import {
   recordStage,
   serializeLedger,
 } from '../src/ledger/ledger.js';
-import { type ManifestEntry, parseManifest, serializeManifest } from '../src/ledger/manifest.js';
+import {
+  type Manifest,
+  type ManifestEntry,
+  parseManifest,
+  serializeManifest,
+} from '../src/ledger/manifest.js';
 import { deleteCalls, MAX_PATHS_PER_CALL, pruneSet } from '../src/ledger/prune.js';
+import { LedgerSession } from '../src/ledger/session.js';
 import { fixed, loadNote, median, minMax, table } from './lib/measure.js';
 
 const servers = Number(process.argv[2] ?? 1000);
@@ -157,3 +165,115 @@ console.log(
     ['parseManifest', median(parse.ms), minMax(parse.ms), `${text.length} bytes of JSON`],
   ]),
 );
+
+// --- A whole run's ledger traffic ---------------------------------------------------------------------
+{
+  const key = 'releases/ledger.json';
+  const nextManifest: Manifest = {
+    format: 1,
+    sha256: sha(9),
+    object: 'releases/next.tar',
+    size: 1,
+    entries: next,
+  };
+  const bucket = new Map<string, string>();
+  for (const [name, entries] of Object.entries(previous)) {
+    const shaOf = { v3: sha(3), v2: sha(2), v1: sha(1) }[name as 'v1' | 'v2' | 'v3'];
+    bucket.set(
+      `releases/manifests/${shaOf}.json`,
+      serializeManifest({ format: 1, sha256: shaOf, object: `releases/${name}.tar`, size: 1, entries }),
+    );
+  }
+  let ledger = emptyLedger();
+  let index = 0;
+  for (const [name, fraction] of share) {
+    const shaOf = { v3: sha(3), v2: sha(2), v1: sha(1) }[name];
+    const ids = Array.from({ length: Math.round(servers * fraction) }, () => ({
+      serverId: serverId(index++),
+      stale: [],
+    }));
+    ledger = recordStage(
+      ledger,
+      ids,
+      { object: `releases/${name}.tar`, sha256: shaOf, size: 1 },
+      {
+        at: '2026-12-01T00:00:00.000Z',
+        run: 'example/game/1/1',
+        ref: 'refs/tags/v1',
+      },
+    );
+  }
+  bucket.set(key, serializeLedger(ledger));
+  const counts = { ledgerGet: 0, ledgerPut: 0, manifestGet: 0, deletes: 0 };
+  const all = Array.from({ length: servers }, (_, i) => serverId(i));
+  const start = performance.now();
+  const session = await LedgerSession.open(
+    all,
+    {
+      bucket: 'b',
+      key,
+      object: 'releases/next.tar',
+      sha256: sha(9),
+      size: 1,
+      skipCurrent: true,
+      prune: true,
+      batchSize: 100,
+      manifest: nextManifest,
+      run: 'example/game/2/1',
+      ref: 'refs/tags/v2',
+    },
+    {
+      objects: {
+        async getObjectText(k) {
+          if (k === key) counts.ledgerGet++;
+          else counts.manifestGet++;
+          const body = bucket.get(k);
+          return body === undefined ? null : { body };
+        },
+        async putObjectText(k, text) {
+          if (k === key) counts.ledgerPut++;
+          bucket.set(k, text);
+        },
+        async headObject(k) {
+          return bucket.has(k) ? {} : undefined;
+        },
+      },
+      async deleteShareFiles(serverIds) {
+        counts.deletes++;
+        return {
+          requestId: `r${counts.deletes}`,
+          jobs: serverIds.map((id) => ({
+            server_id: id,
+            job_id: `j-${id}-${counts.deletes}`,
+            error_code: null,
+            error_msg: null,
+          })),
+        };
+      },
+      async waitForJobs(jobs) {
+        return {
+          outcomes: new Map(
+            jobs.map((j) => [j.jobId, { state: 'succeeded' as const, errorCode: null, errorMsg: null }]),
+          ),
+          timedOut: false,
+        };
+      },
+      warn: () => {},
+      info: () => {},
+      now: () => new Date('2026-12-03T12:00:00.000Z'),
+    },
+  );
+  const stages = [session.toPush.slice(0, 10), session.toPush.slice(10, 100), session.toPush.slice(100)];
+  for (const stage of stages) await session.afterStage(stage);
+  const ms = performance.now() - start;
+  console.log(
+    `\nA run over ${servers} servers in ${stages.length} stages (${stages.map((s) => s.length).join(', ')}) with prune`,
+  );
+  console.log(
+    table([
+      ['ledger GETs', 'ledger PUTs', 'manifest GETs', 'DeleteShareFiles calls', 'ms (in memory)'],
+      [counts.ledgerGet, counts.ledgerPut, counts.manifestGet, counts.deletes, fixed(ms, 0)],
+    ]),
+  );
+  console.log('(one read at the start, then per stage one read right before its one write)');
+}
