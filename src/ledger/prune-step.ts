@@ -13,7 +13,7 @@ import { CancelledError, ServiceError } from '../errors.js';
 import type { JobOutcome, TrackedJob } from '../jobs/wait.js';
 import { entryOf, type Ledger } from './ledger.js';
 import type { Manifest } from './manifest.js';
-import { deleteCalls, pruneSet } from './prune.js';
+import { deleteCalls, type PruneSet, pruneSet } from './prune.js';
 
 /** IAM action DeleteShareFiles needs; a 403 names it. */
 export const DELETE_PERMISSION = 'cph:servers:deleteShareFiles';
@@ -89,6 +89,7 @@ export async function pruneStage(input: PruneInput, deps: PruneDeps): Promise<Pr
   const toDelete = new Map<string, string[]>();
   const refused = new Set<string>();
   const missingManifests = new Map<string, number>();
+  const sets = new Map<string, PruneSet>();
 
   for (const serverId of input.servers) {
     const result: ServerPrune = { deleted: [], stale: [], jobs: [] };
@@ -97,7 +98,13 @@ export async function pruneStage(input: PruneInput, deps: PruneDeps): Promise<Pr
     if (!entry) continue; // never published by the action: nothing known to delete
     const previous = entry.sha256 === input.next.sha256 ? input.next : input.previous.get(entry.sha256);
     if (!previous) missingManifests.set(entry.sha256, (missingManifests.get(entry.sha256) ?? 0) + 1);
-    const set = pruneSet(previous?.entries ?? [], input.next.entries, entry.stale);
+    // Servers on the same bundle with the same stale paths have the same set: diff once per group.
+    const key = `${entry.sha256}\n${entry.stale.join('\n')}`;
+    let set = sets.get(key);
+    if (!set) {
+      set = pruneSet(previous?.entries ?? [], input.next.entries, entry.stale);
+      sets.set(key, set);
+    }
     toDelete.set(serverId, set.delete);
     result.stale.push(...set.refused);
     for (const path of set.refused) refused.add(path);
