@@ -1,11 +1,13 @@
 /**
  * `npm run demo`: the action's main job against the local emulator, end to end.
  *
- * Starts the emulator of CPH, IAM and OBS on a loopback port, builds a sample
- * tar (data/ and cache/), runs the bundled dist/index.js exactly as a runner
- * would (on Node 24, INPUT_* variables, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY,
- * RUNNER_TEMP), then shows the outputs, the job summary, the report file and
- * what landed on each emulated phone. Everything stays in .tmp/demo/.
+ * Starts the emulator of CPH, IAM and OBS on a loopback port and publishes two releases of a
+ * sample bundle (data/ and cache/) with a release ledger and `prune`, running the bundled
+ * dist/index.js exactly as a runner would (on Node 24, INPUT_* variables, GITHUB_OUTPUT,
+ * GITHUB_STEP_SUMMARY, RUNNER_TEMP):
+ * 1.2.3, then 1.2.4, which drops a file. It shows the outputs, the job summary (with what the
+ * fleet held before) and what each emulated phone holds after each release: the dropped file is
+ * gone from every phone.
  *
  * `npm run demo -- --keyless` signs in without keys instead: the emulator plays GitHub's ID-token
  * service too, and the action exchanges the job's ID token with IAM (identity provider
@@ -60,20 +62,31 @@ function node24(): string {
 }
 const node = node24();
 
-// A sample bundle as a game team would build it: only data/ and cache/ at the top.
-const tarFile = path.join(work, 'game-1.2.3.tar');
-writeFileSync(
-  tarFile,
-  buildTar([
+// A sample bundle as a game team would build it: only data/ and cache/ at the top. 1.2.4 drops
+// the old intro video, which a publish without `prune` would leave on every phone for ever.
+const releases = {
+  '1.2.3': buildTar([
     { path: 'data/', type: 'directory' },
     { path: 'data/local/', type: 'directory' },
     { path: 'data/local/game/', type: 'directory' },
     { path: 'data/local/game/config.json', content: '{"version":"1.2.3","server":"eu-1"}\n' },
     { path: 'data/local/game/levels.bin', content: Buffer.alloc(256 * 1024, 7) },
+    { path: 'data/local/game/intro-2025.mp4', content: Buffer.alloc(64 * 1024, 1) },
     { path: 'cache/', type: 'directory' },
     { path: 'cache/shaders.cache', content: 'precompiled shaders\n' },
   ]),
-);
+  '1.2.4': buildTar([
+    { path: 'data/', type: 'directory' },
+    { path: 'data/local/', type: 'directory' },
+    { path: 'data/local/game/', type: 'directory' },
+    { path: 'data/local/game/config.json', content: '{"version":"1.2.4","server":"eu-1"}\n' },
+    { path: 'data/local/game/levels.bin', content: Buffer.alloc(300 * 1024, 8) },
+    { path: 'cache/', type: 'directory' },
+    { path: 'cache/shaders.cache', content: 'precompiled shaders, 1.2.4\n' },
+  ]),
+};
+for (const [version, tar] of Object.entries(releases))
+  writeFileSync(path.join(work, `game-${version}.tar`), tar);
 
 const servers = ['phone-a01', 'phone-a02', 'phone-b01', 'phone-b02', 'phone-c01'];
 // A fleet for the pre-flight check: the five servers, running, on a flavor with shared storage.
@@ -99,82 +112,101 @@ if (keyless) {
   );
 }
 
-const outputFile = path.join(work, 'github-output');
-const summaryFile = path.join(work, 'step-summary.md');
-writeFileSync(outputFile, '');
-writeFileSync(summaryFile, '');
 const signIn: Record<string, string> = keyless
   ? { 'identity-provider': DEFAULT_IDENTITY_PROVIDER_ID }
   : {
       'access-key-id': DEFAULT_CREDENTIALS.accessKeyId,
       'secret-access-key': DEFAULT_CREDENTIALS.secretAccessKey,
     };
-const inputs: Record<string, string> = {
-  region: DEFAULT_REGION,
-  ...signIn,
-  bucket: DEFAULT_BUCKET,
-  'object-path': 'releases/game-1.2.3.tar',
-  file: tarFile,
-  'server-ids': servers.join('\n'),
-  'poll-interval': '1',
-  'cph-endpoint': emulator.url,
-  'obs-endpoint': emulator.url,
-  'iam-endpoint': emulator.url,
-};
-const env: Record<string, string> = {
-  PATH: process.env.PATH ?? '',
-  GITHUB_OUTPUT: outputFile,
-  GITHUB_STEP_SUMMARY: summaryFile,
-  RUNNER_TEMP: runnerTemp,
-  GITHUB_WORKSPACE: root,
-  GITHUB_REF: 'refs/tags/v1.2.3',
-  GITHUB_SHA: '0000000000000000000000000000000000000000',
-  GITHUB_REPOSITORY: 'example/game',
-  // What the runner sets for a job with `permissions: id-token: write`.
-  ...(keyless ? emulator.idTokenEnv : {}),
-  // INPUT_<NAME>, upper case with the hyphens kept, as the runner names them.
-  ...inputEnv(inputs),
-};
 
-console.log(
-  bold(
-    `\n$ node dist/index.js   (Node ${execFileSync(node, ['-v'], { encoding: 'utf8' }).trim()}, file ${path.relative(root, tarFile)}, ${servers.length} servers, project id looked up through IAM, ` +
-      `${keyless ? 'signed in without keys' : 'signed in with AK/SK'})\n`,
-  ),
-);
-const code = await new Promise<number | null>((resolve) => {
-  const child = spawn(node, [entry], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  child.on('close', resolve);
-});
+/** One workflow run publishing `version`, as the runner would start it. */
+async function publish(version: keyof typeof releases): Promise<number | null> {
+  const outputFile = path.join(work, `github-output-${version}`);
+  const summaryFile = path.join(work, `step-summary-${version}.md`);
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  const tarFile = path.join(work, `game-${version}.tar`);
+  const inputs: Record<string, string> = {
+    region: DEFAULT_REGION,
+    ...signIn,
+    bucket: DEFAULT_BUCKET,
+    'object-path': `releases/game-${version}.tar`,
+    file: tarFile,
+    'server-ids': servers.join('\n'),
+    // The release ledger: what each phone holds; prune deletes what the new release dropped.
+    ledger: 'releases/ledger.json',
+    prune: 'true',
+    'poll-interval': '1',
+    'cph-endpoint': emulator.url,
+    'obs-endpoint': emulator.url,
+    'iam-endpoint': emulator.url,
+  };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: runnerTemp,
+    GITHUB_WORKSPACE: root,
+    GITHUB_REF: `refs/tags/v${version}`,
+    GITHUB_SHA: '0000000000000000000000000000000000000000',
+    GITHUB_REPOSITORY: 'example/game',
+    GITHUB_RUN_ID: version === '1.2.3' ? '1001' : '1002',
+    GITHUB_RUN_ATTEMPT: '1',
+    // What the runner sets for a job with `permissions: id-token: write`.
+    ...(keyless ? emulator.idTokenEnv : {}),
+    // INPUT_<NAME>, upper case with the hyphens kept, as the runner names them.
+    ...inputEnv(inputs),
+  };
+  console.log(
+    bold(
+      `\n$ node dist/index.js   (Node ${execFileSync(node, ['-v'], { encoding: 'utf8' }).trim()}, release ${version}: file ${path.relative(root, tarFile)}, ${servers.length} servers, ` +
+        `ledger releases/ledger.json, prune, ${keyless ? 'signed in without keys' : 'signed in with AK/SK'})\n`,
+    ),
+  );
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(node, [entry], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('close', resolve);
+  });
+  console.log(bold(`\nExit code: ${code}`));
+  console.log(bold('\nOutputs:'));
+  for (const [name, value] of Object.entries(parseOutputFile(readFileSync(outputFile, 'utf8')))) {
+    console.log(`  ${name} = ${value}`);
+  }
+  console.log(bold(`\nJob summary (${path.relative(root, summaryFile)}):\n`));
+  console.log(readFileSync(summaryFile, 'utf8'));
+  console.log(bold(`What each emulated phone holds after ${version}:`));
+  for (const server of servers) {
+    const files = emulator.storage.entries(server).filter((e) => e.type !== 'dir');
+    console.log(
+      `  ${server}: ${files.length ? files.map((f) => `${f.path} (${f.size} bytes)`).join(', ') : '(nothing)'}`,
+    );
+  }
+  return code;
+}
+
+const first = await publish('1.2.3');
+const second = first === 0 ? await publish('1.2.4') : first;
 if (keyless) {
   const calls = emulator.requests
     .filter((r) =>
       ['GetIdToken', 'CreateUnscopedTokenWithIdToken', 'CreateTemporaryAccessKeyByToken'].includes(r.op),
     )
     .map((r) => `${r.op} → ${r.status}`);
-  console.log(bold('\nSign-in requests:'));
+  console.log(bold('\nSign-in requests (both runs):'));
   for (const call of calls) console.log(`  ${call}`);
   const signed = emulator.requests.filter((r) => r.credentialExpiresAt !== undefined).length;
   console.log(`  then ${signed} requests signed with the temporary credentials`);
 }
+const deletes = emulator.requestsFor('DeleteShareFiles').map((r) => JSON.stringify(r.body));
+console.log(bold(`\nDeleteShareFiles calls: ${deletes.length}`));
+for (const body of deletes) console.log(`  ${body}`);
 await emulator.close();
 
-console.log(bold(`\nExit code: ${code}`));
-console.log(bold('\nOutputs:'));
-for (const [name, value] of Object.entries(parseOutputFile(readFileSync(outputFile, 'utf8')))) {
-  console.log(`  ${name} = ${value}`);
-}
-console.log(bold(`\nJob summary (${path.relative(root, summaryFile)}):\n`));
-console.log(readFileSync(summaryFile, 'utf8'));
-
-for (const name of readdirSync(runnerTemp)) {
-  const text = readFileSync(path.join(runnerTemp, name), 'utf8');
-  const preview = text.length > 600 ? `${text.slice(0, 600)}… (${text.length} characters)` : text;
-  console.log(bold(`Report file (${path.relative(root, path.join(runnerTemp, name))}):`));
-  console.log(`${preview.trimEnd()}\n`);
-}
-
-console.log(bold('What landed on each emulated phone:'));
+console.log(bold('\nUnpacked on disk (phonesDir):'));
 const walk = (dir: string, prefix: string): string[] =>
   readdirSync(dir)
     .sort()
@@ -192,4 +224,4 @@ for (const server of servers) {
 console.log(
   `\nProject id used: ${DEFAULT_PROJECT_ID} (the emulator's). Files kept in ${path.relative(root, work)}/`,
 );
-process.exit(code ?? 1);
+process.exit(second ?? 1);

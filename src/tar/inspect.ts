@@ -33,13 +33,16 @@ export interface TarInspectorOptions {
   strictLayout: boolean;
   /** Problems kept in the report; the rest are only counted. Default 10. */
   maxListed?: number;
-  /** Called for every archive member, in order; for tests and diagnostics. */
-  onEntry?: (entry: TarEntry) => void;
+  /**
+   * Called for every archive member, in order, with its real size (a sparse file's expanded
+   * size); for the ledger's manifest, tests and diagnostics.
+   */
+  onEntry?: (entry: TarEntry, contentSize: number) => void;
 }
 
 export class TarInspector {
   private readonly maxListed: number;
-  private readonly onEntry: ((entry: TarEntry) => void) | undefined;
+  private readonly onEntry: ((entry: TarEntry, contentSize: number) => void) | undefined;
   private readonly parser: TarParser;
   private readonly policy: TarSafetyPolicy;
 
@@ -60,7 +63,7 @@ export class TarInspector {
         if (entry.type === 'file' || entry.type === 'contiguous-file' || entry.type === 'gnu-sparse') {
           this.totalBytes += contentSize;
         }
-        this.onEntry?.(entry);
+        this.onEntry?.(entry, contentSize);
         this.policy.check(entry);
       },
       problem,

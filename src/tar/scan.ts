@@ -11,7 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { TarInspector, type TarReport, throwIfProblems } from './inspect.js';
+import { TarInspector, type TarInspectorOptions, type TarReport, throwIfProblems } from './inspect.js';
 import {
   hashPartsInWorker,
   knownPartDigests,
@@ -85,6 +85,8 @@ export interface ScanOptions {
    * pass, all known when the scan returns; for tests and bench/scan.ts).
    */
   partHashing?: 'worker' | 'inline';
+  /** Every archive member as the inspection sees it (the ledger's manifest collects them). */
+  onEntry?: TarInspectorOptions['onEntry'];
 }
 
 /**
@@ -101,7 +103,7 @@ export async function scanFile(path: string, options: ScanOptions): Promise<File
     const inline = !multipart || options.partHashing === 'inline';
     if (!inline) partDigests = hashPartsInWorker(path, parts);
 
-    const inspector = new TarInspector({ strictLayout: options.strictLayout });
+    const inspector = new TarInspector({ strictLayout: options.strictLayout, onEntry: options.onEntry });
     const sha256 = createHash('sha256');
     const inlineParts = multipart && inline ? new PartHasher(parts) : undefined;
 

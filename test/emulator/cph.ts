@@ -1,14 +1,17 @@
 /**
- * Cloud Phone: PushShareFiles, ListJobs, ShowJob, ListCloudPhoneServers, ListCloudPhoneModels. A
- * job's status is computed from the job clock (real time unless a test froze it) whenever it is
- * asked for, from the behaviour its server had when the job was created.
+ * Cloud Phone: PushShareFiles, DeleteShareFiles, ListJobs, ShowJob, ListCloudPhoneServers,
+ * ListCloudPhoneModels. A job's status is computed from the job clock (real time unless a test
+ * froze it) whenever it is asked for, from the behaviour its server had when the job was created.
+ * What a job does to the server's shared storage (`storage.ts`) happens when it ends, in the
+ * order jobs end: settled before every request is handled and before the storage is read.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { JobClock } from './job-clock.js';
 import type { ObsStore } from './obs.js';
+import { readTarMembers, SharedStorage, type TarMember } from './storage.js';
 import type {
   EmulatorSettings,
   HandlerResponse,
@@ -31,6 +34,7 @@ export const CPH_ERRORS = {
   phoneNotFound: 'CPS.0005',
   serverNotRunning: 'CPS.0214',
   noSharedStorage: 'CPS.0215',
+  deleteFailed: 'CPS.0216',
   apiNotFound: 'APIG.0101',
 } as const;
 
@@ -40,16 +44,33 @@ const DEFAULT_FAILURE: JobFailure = {
   execute_msg: 'emulated failure',
 };
 
+const DEFAULT_DELETE_FAILURE: JobFailure = {
+  error_code: CPH_ERRORS.deleteFailed,
+  error_msg: 'Delete share file failed.',
+  execute_msg: 'emulated failure',
+};
+
 export interface EmulatedJob {
   /** Creation order, used for the deterministic ListJobs order. */
   seq: number;
+  /** What created it: PushShareFiles (default) or DeleteShareFiles. */
+  kind?: 'push' | 'delete';
   jobId: string;
   serverId: string;
   projectId: string;
-  /** request_id of the PushShareFiles answer that created the job. */
+  /** request_id of the PushShareFiles (or DeleteShareFiles) answer that created the job. */
   requestId: string;
+  /** Push: the object pushed. Delete: empty. */
   bucket: string;
   objectPath: string;
+  /** Delete: the paths to remove. */
+  filePaths?: string[];
+  /** Push: the tar's members, read from OBS when the job was created (absent when it is no tar). */
+  members?: TarMember[];
+  /** Push: why the object could not be read as a tar (the storage model then takes nothing). */
+  storageError?: string;
+  /** Its effect on the storage model has been applied. */
+  applied?: boolean;
   /** Job clock, ms. */
   createdAt: number;
   /** Emulator clock (skew applied) at creation, for begin_time/end_time. */
@@ -80,6 +101,16 @@ export interface JobView {
 export type TimelineEvent =
   | { kind: 'push'; at: number; requestId: string; serverIds: string[] }
   | { kind: 'job-end'; at: number; requestId: string; serverId: string; jobId: string; status: 2 | -1 };
+
+/** A DeleteShareFiles call, as handled. */
+export interface DeleteRecord {
+  at: number;
+  requestId: string;
+  projectId: string;
+  serverIds: string[];
+  filePaths: string[];
+  jobIds: string[];
+}
 
 export interface PushRecord {
   /** Emulator clock when the push was handled. */
@@ -120,6 +151,40 @@ export function jsonResponse(value: unknown): HandlerResponse {
 }
 
 const PUSH_KEYS = ['bucket_name', 'object_path', 'server_ids'];
+const DELETE_KEYS = ['server_ids', 'file_paths'];
+/** Characters DeleteShareFiles takes in a path (huawei-api.md). */
+const DELETE_PATH_CHARS = /^[A-Za-z0-9./\-_= ]+$/;
+const MAX_DELETE_PATH_BYTES = 4096;
+
+/**
+ * PushShareFiles and DeleteShareFiles share method and URI: a body with `file_paths` and neither
+ * `bucket_name` nor `object_path` is a DeleteShareFiles; anything else is handled as a push.
+ */
+export function shareFilesOperation(body: Buffer): 'PushShareFiles' | 'DeleteShareFiles' {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return 'PushShareFiles';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'PushShareFiles';
+  const keys = Object.keys(value);
+  return keys.includes('file_paths') && !keys.includes('bucket_name') && !keys.includes('object_path')
+    ? 'DeleteShareFiles'
+    : 'PushShareFiles';
+}
+
+/** Why DeleteShareFiles refuses this path, or undefined. */
+function deletePathProblem(path: unknown): string | undefined {
+  if (typeof path !== 'string') return 'is not a string';
+  if (!path.startsWith('/')) return 'is not absolute';
+  if (Buffer.byteLength(path) > MAX_DELETE_PATH_BYTES) return `is longer than ${MAX_DELETE_PATH_BYTES} bytes`;
+  if (!DELETE_PATH_CHARS.test(path)) return 'has a character other than A-Z a-z 0-9 . / - _ = and space';
+  if (path.split('/').includes('..')) return 'has a .. segment';
+  const inside = (root: string) => path.startsWith(`${root}/`) && path.replace(/\/+$/, '') !== root;
+  if (!inside('/data') && !inside('/cache')) return 'is not inside /data or /cache';
+  return undefined;
+}
 const BUCKET_NAME = /^[a-z0-9.-]{3,63}$/;
 const OBJECT_PATH = /^[A-Za-z0-9./\-_+#=]{1,1024}$/;
 const SERVER_ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -137,6 +202,11 @@ export interface CphRequest {
 export class CphState {
   readonly jobs: EmulatedJob[] = [];
   readonly pushes: PushRecord[] = [];
+  readonly deletes: DeleteRecord[] = [];
+  /** What each server's shared storage holds; reading it first applies the jobs that have ended. */
+  readonly storage = new SharedStorage(() => this.settleStorage());
+  /** Jobs whose end has not reached the storage model yet. */
+  private unsettled: EmulatedJob[] = [];
   private readonly byId = new Map<string, EmulatedJob>();
   private seq = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -275,6 +345,9 @@ export class CphState {
     this.close();
     this.jobs.length = 0;
     this.pushes.length = 0;
+    this.deletes.length = 0;
+    this.unsettled = [];
+    this.storage.wipe();
     this.byId.clear();
     this.seq = 0;
   }
@@ -322,11 +395,21 @@ export class CphState {
         req.requestId,
       );
     }
-    if (route === 'push') return this.push(projectId, req);
-    if (route === 'list') return this.list(projectId, req);
-    if (route === 'servers') return this.listServers(projectId, req);
-    if (route === 'models') return this.listModels(req);
-    return this.show(projectId, jobId!, req);
+    this.settleStorage();
+    try {
+      if (route === 'push') {
+        return shareFilesOperation(req.body) === 'DeleteShareFiles'
+          ? this.deleteShareFiles(projectId, req)
+          : this.push(projectId, req);
+      }
+      if (route === 'list') return this.list(projectId, req);
+      if (route === 'servers') return this.listServers(projectId, req);
+      if (route === 'models') return this.listModels(req);
+      return this.show(projectId, jobId!, req);
+    } finally {
+      // A job this answer shows as ended has reached the storage (and phonesDir) too.
+      this.settleStorage();
+    }
   }
 
   private invalid(req: CphRequest, what: string): HandlerResponse {
@@ -370,6 +453,15 @@ export class CphState {
     const now = this.jobClock.now();
     const object = this.obs.storedObject(bucket, objectPath);
     const objectMissing = this.settings.requireObject && !object;
+    // The phone downloads and unpacks the object: read its members once for every job of the call.
+    const contents: JobContents = {};
+    if (object?.segments) {
+      try {
+        contents.members = readTarMembers(object.segments);
+      } catch (error) {
+        contents.storageError = (error as Error).message;
+      }
+    }
     const jobs: Array<Record<string, string>> = [];
     const jobIds: string[] = [];
     for (const serverId of serverIds as string[]) {
@@ -410,6 +502,7 @@ export class CphState {
         objectMissing,
         req.requestId,
         now,
+        contents,
       );
       jobIds.push(job.jobId);
       jobs.push({ server_id: serverId, job_id: job.jobId });
@@ -436,8 +529,10 @@ export class CphState {
     objectMissing: boolean,
     requestId: string,
     now: number,
+    contents: JobContents,
   ): EmulatedJob {
     this.seq += 1;
+    const kind = contents.filePaths ? 'delete' : 'push';
     const outcome =
       objectMissing && behaviour.outcome !== 'stuck' ? 'failure' : (behaviour.outcome ?? 'success');
     const failure = objectMissing
@@ -447,9 +542,11 @@ export class CphState {
           execute_msg: `NoSuchKey: obs://${bucket}/${objectPath} does not exist`,
         }
       : outcome === 'failure'
-        ? (behaviour.failure ?? DEFAULT_FAILURE)
+        ? (behaviour.failure ?? (kind === 'delete' ? DEFAULT_DELETE_FAILURE : DEFAULT_FAILURE))
         : undefined;
     const job: EmulatedJob = {
+      kind,
+      ...contents,
       seq: this.seq,
       jobId: randomBytes(16).toString('hex'),
       serverId,
@@ -467,8 +564,127 @@ export class CphState {
     };
     this.jobs.push(job);
     this.byId.set(job.jobId, job);
-    if (outcome === 'success' && this.settings.phonesDir) this.scheduleUnpack(job, this.settings.phonesDir);
+    if (job.members || job.filePaths) this.unsettled.push(job);
+    if (kind === 'push' && outcome === 'success' && this.settings.phonesDir) {
+      this.scheduleUnpack(job, this.settings.phonesDir);
+    }
     return job;
+  }
+
+  /**
+   * DeleteShareFiles: body exactly `{"server_ids", "file_paths"}`, each path absolute, inside
+   * `/data` or `/cache` (never those themselves), at most 4096 bytes of `A-Z a-z 0-9 . / - _ =`
+   * and space, no `..`; at most 100 servers and 100 paths a call (what the action promises). A bad
+   * path refuses the whole call (400 `CPS.0001`); servers are answered like a push's, one job each,
+   * with `onDelete` behaviours. A job that succeeds removes the paths (and what lies under them).
+   */
+  private deleteShareFiles(projectId: string, req: CphRequest): HandlerResponse {
+    if (!req.contentType || !/^application\/json\b/i.test(req.contentType)) {
+      return this.invalid(req, 'Content-Type must be application/json');
+    }
+    const record = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>;
+    const extra = Object.keys(record).filter((k) => !DELETE_KEYS.includes(k));
+    if (extra.length > 0) return this.invalid(req, `unexpected key(s) ${extra.join(', ')}`);
+    const missing = DELETE_KEYS.filter((k) => !(k in record));
+    if (missing.length > 0) return this.invalid(req, `missing key(s) ${missing.join(', ')}`);
+    const { server_ids: serverIds, file_paths: filePaths } = record;
+    if (!Array.isArray(serverIds) || serverIds.length < 1 || serverIds.length > 100) {
+      return this.invalid(req, 'server_ids must be an array of 1-100 server ids');
+    }
+    if (serverIds.some((id) => typeof id !== 'string'))
+      return this.invalid(req, 'server_ids must hold strings');
+    if (!Array.isArray(filePaths) || filePaths.length < 1 || filePaths.length > 100) {
+      return this.invalid(req, 'file_paths must be an array of 1-100 paths');
+    }
+    for (let i = 0; i < filePaths.length; i++) {
+      const problem = deletePathProblem(filePaths[i]);
+      if (problem) return this.invalid(req, `file_paths[${i}] ${problem}`);
+    }
+
+    const now = this.jobClock.now();
+    const jobs: Array<Record<string, string>> = [];
+    const jobIds: string[] = [];
+    for (const serverId of serverIds as string[]) {
+      if (!SERVER_ID.test(serverId)) {
+        jobs.push({
+          server_id: serverId,
+          error_code: CPH_ERRORS.invalidServerId,
+          error_msg: 'Invalid server_id.',
+        });
+        continue;
+      }
+      const behaviour = (this.phones.get(serverId) ?? this.settings.defaultPhone).onDelete ?? {};
+      if (behaviour.omit) continue;
+      const inFleet = this.servers.length > 0 ? this.fleetServer(projectId, serverId) : undefined;
+      if (this.servers.length > 0 && !inFleet) {
+        jobs.push({
+          server_id: serverId,
+          error_code: CPH_ERRORS.phoneNotFound,
+          error_msg: 'Phone not found.',
+        });
+        continue;
+      }
+      if (behaviour.reject) {
+        jobs.push({ server_id: serverId, ...behaviour.reject });
+        continue;
+      }
+      const cannot = inFleet && this.cannotTake(inFleet);
+      const job = this.createJob(
+        projectId,
+        serverId,
+        '',
+        '',
+        cannot ? { ...behaviour, outcome: 'failure', failure: cannot } : behaviour,
+        false,
+        req.requestId,
+        now,
+        { filePaths: [...(filePaths as string[])] },
+      );
+      jobIds.push(job.jobId);
+      jobs.push({ server_id: serverId, job_id: job.jobId });
+    }
+    this.deletes.push({
+      at: this.clock(),
+      requestId: req.requestId,
+      projectId,
+      serverIds: [...(serverIds as string[])],
+      filePaths: [...(filePaths as string[])],
+      jobIds,
+    });
+    return jsonResponse({ request_id: req.requestId, jobs });
+  }
+
+  /**
+   * Apply to the storage model every job that has succeeded since the last call, in the order
+   * they ended (creation order at equal times): a push merges its tar, a delete removes its paths
+   * (and, with phonesDir, from the unpacked copy too).
+   */
+  settleStorage(): void {
+    if (this.unsettled.length === 0) return;
+    const now = this.jobClock.now();
+    const done: Array<{ job: EmulatedJob; at: number }> = [];
+    const still: EmulatedJob[] = [];
+    for (const job of this.unsettled) {
+      const status = this.view(job, now).status;
+      if (status === 2) done.push({ job, at: this.endedAt(job) ?? 0 });
+      else if (status !== -1) still.push(job);
+    }
+    this.unsettled = still;
+    done.sort((a, b) => a.at - b.at || a.job.seq - b.job.seq);
+    for (const { job } of done) {
+      job.applied = true;
+      if (job.kind === 'delete') {
+        this.storage.delete(job.serverId, job.filePaths ?? []);
+        const phonesDir = this.settings.phonesDir;
+        if (phonesDir) {
+          for (const path of job.filePaths ?? []) {
+            rmSync(join(phonesDir, job.serverId, path), { recursive: true, force: true });
+          }
+        }
+      } else if (job.members) {
+        this.storage.merge(job.serverId, job.members, job.objectPath);
+      }
+    }
   }
 
   private scheduleUnpack(job: EmulatedJob, phonesDir: string): void {
@@ -598,6 +814,13 @@ export class CphState {
     }
     return jsonResponse({ request_id: req.requestId, ...this.view(job) });
   }
+}
+
+/** What a job carries besides its behaviour: a push's tar members, or a delete's paths. */
+interface JobContents {
+  members?: TarMember[];
+  storageError?: string;
+  filePaths?: string[];
 }
 
 function isRunning(status: number): boolean {

@@ -21,6 +21,7 @@ import { JobClock } from './job-clock.js';
 import { ObsStore } from './obs.js';
 import { EmulatorServer } from './server.js';
 import type { StateSection } from './state.js';
+import { readTarMembers, SharedStorage, type StoredEntry } from './storage.js';
 import type {
   Credential,
   EmulatorOptions,
@@ -33,7 +34,14 @@ import type {
   ServerDef,
 } from './types.js';
 
-export { CPH_ERRORS, type EmulatedJob, type JobView, type PushRecord, type TimelineEvent } from './cph.js';
+export {
+  CPH_ERRORS,
+  type DeleteRecord,
+  type EmulatedJob,
+  type JobView,
+  type PushRecord,
+  type TimelineEvent,
+} from './cph.js';
 export { apigError, Faults, obsError, REQUEST_ID_PLACEHOLDER, shortPage } from './faults.js';
 export {
   DEFAULT_IDENTITY_PROVIDER_ID,
@@ -55,6 +63,14 @@ export {
 export { JobClock } from './job-clock.js';
 export type { MultipartUpload, ObjectInfo, ObsStore, StoredObject } from './obs.js';
 export { STATE_PATH, type StateSection } from './state.js';
+export {
+  type HeldEntry,
+  readTarMembers,
+  SharedStorage,
+  type StoredEntry,
+  type StoredType,
+  type TarMember,
+} from './storage.js';
 export type * from './types.js';
 
 export const DEFAULT_CREDENTIALS: Credential = {
@@ -87,6 +103,13 @@ export interface Emulator {
   readonly obs: ObsStore;
   /** Jobs and pushes seen so far; `view(job)` shows a job as the API would now. */
   readonly cph: CphState;
+  /**
+   * Each server's shared storage: what the pushes that succeeded put there, minus what the
+   * deletes that succeeded removed (`entries(serverId)`, `paths(serverId)`, `wipe(serverId)`).
+   */
+  readonly storage: SharedStorage;
+  /** What a server with empty storage holds after a push of this object (its tar's members). */
+  bundle(bucket: string, key: string): StoredEntry[];
   readonly faults: Faults;
   /** Live settings: change `clockSkewMs`, `requireObject`, … between requests. */
   readonly settings: EmulatorSettings;
@@ -213,6 +236,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     phones,
     obs,
     cph,
+    storage: cph.storage,
+    bundle(bucket, key) {
+      const segments = obs.storedObject(bucket, key)?.segments;
+      if (!segments) throw new Error(`emulator OBS: no data for ${bucket}/${key}`);
+      return SharedStorage.fresh(readTarMembers(segments));
+    },
     faults,
     settings,
     jobClock,

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ApigVerifyResult, parseQueryPairs, verifyApigRequest } from './auth-apig.js';
 import { verifyObsRequest } from './auth-obs.js';
-import { apigErrorResponse, type CphState } from './cph.js';
+import { apigErrorResponse, type CphState, shareFilesOperation } from './cph.js';
 import { describeFault, type Faults, REQUEST_ID_PLACEHOLDER } from './faults.js';
 import type { Federation } from './federation.js';
 import { type GitHubOidc, ID_TOKEN_PATH } from './github-oidc.js';
@@ -340,6 +340,15 @@ export class EmulatorServer {
       time: Date.now(),
     };
     this.deps.requests.push(record);
+    let preread: { body: Buffer | undefined } | undefined;
+    if (route.op === 'PushShareFiles') {
+      // DeleteShareFiles shares PushShareFiles' method and URI: only the body tells them apart,
+      // so it is read before the operation is named (and a fault rule picks its target).
+      preread = { body: await readBody(req, MAX_API_BODY) };
+      if (preread.body && shareFilesOperation(preread.body) === 'DeleteShareFiles') {
+        route.op = record.op = 'DeleteShareFiles';
+      }
+    }
     const partNumber = route.op === 'UploadPart' ? Number(query['partNumber']) : undefined;
     const fault = this.deps.faults.take(route.op, partNumber);
     if (fault) record.fault = describeFault(fault);
@@ -362,7 +371,7 @@ export class EmulatorServer {
       const response =
         route.service === 'OBS'
           ? await this.handleObs(req, route, rawPath, rawQuery, query, record, fault)
-          : await this.handleApig(req, route, rawPath, rawQuery, query, record, fault);
+          : await this.handleApig(req, route, rawPath, rawQuery, query, record, fault, preread);
       if (!response) return;
       record.status = response.status;
       if (response.errorCode) record.errorCode = response.errorCode;
@@ -444,9 +453,10 @@ export class EmulatorServer {
     query: Record<string, string>,
     record: RecordedRequest,
     fault: FaultAction | undefined,
+    preread?: { body: Buffer | undefined },
   ): Promise<HandlerResponse | undefined> {
     const { settings } = this.deps;
-    const body = await readBody(req, MAX_API_BODY);
+    const body = preread ? preread.body : await readBody(req, MAX_API_BODY);
     if (body === undefined) {
       return {
         ...apigErrorResponse(413, 'APIG.0201', 'Request entity too large.', record.requestId),

@@ -13,6 +13,8 @@ export type Op =
   | 'CreateTemporaryAccessKeyByToken'
   | 'GetIdToken'
   | 'PushShareFiles'
+  /** Same method and URI as PushShareFiles; told apart by its body (`server_ids` and `file_paths`). */
+  | 'DeleteShareFiles'
   | 'ListJobs'
   | 'ShowJob'
   | 'ListCloudPhoneServers'
@@ -97,6 +99,8 @@ export interface PhoneBehaviour {
   hiddenFromList?: boolean;
   /** Status reported while running instead of 1 (e.g. 3, an undocumented value). */
   runningStatus?: number;
+  /** How the server reacts to DeleteShareFiles (same fields); default: success after `defaultJobDurationMs`. */
+  onDelete?: Omit<PhoneBehaviour, 'onDelete'>;
 }
 
 export type FaultAction =
@@ -166,7 +170,10 @@ export interface RecordedRequest {
   time: number;
   /** When the answer was finished (or the socket dropped). */
   endTime?: number;
-  /** The body carried `file_paths`: a DeleteShareFiles call on the PushShareFiles URI. Must never happen. */
+  /**
+   * A PushShareFiles body that also carried `file_paths`: a push and a DeleteShareFiles mixed on
+   * their shared URI. Must never happen.
+   */
   deleteShareFilesHazard?: boolean;
 }
 

@@ -133,9 +133,17 @@ describe('CPH and IAM', () => {
       );
     });
 
-    it('flags file_paths (a DeleteShareFiles body) loudly in the recording', async () => {
-      await expectCps400(await pushRaw({ server_ids: ['s1'], file_paths: ['/data/x'] }), /file_paths/);
-      expect(emu.requests[0]?.deleteShareFilesHazard).toBe(true);
+    it('flags a push that also carries file_paths (a DeleteShareFiles key) loudly in the recording', async () => {
+      await expectCps400(
+        await pushRaw({
+          bucket_name: DEFAULT_BUCKET,
+          object_path: OBJECT,
+          server_ids: ['s1'],
+          file_paths: ['/data/x'],
+        }),
+        /unexpected key\(s\) file_paths/,
+      );
+      expect(emu.requests[0]).toMatchObject({ op: 'PushShareFiles', deleteShareFilesHazard: true });
     });
 
     it('validates keys, types, bucket name, object path and server_ids', async () => {
