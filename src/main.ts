@@ -10,6 +10,7 @@ import { checkIdTokenEnvironment } from './auth/keyless.js';
 import { CancelledError } from './errors.js';
 import { stageServers } from './fleet/stages.js';
 import { type Config, readConfig } from './inputs/index.js';
+import { ManifestBuilder } from './ledger/manifest.js';
 import { type RunReport, sortByOrder } from './model/results.js';
 import { Redactor } from './redact.js';
 import * as fleetText from './report/fleet.js';
@@ -17,6 +18,7 @@ import * as text from './report/log.js';
 import { writeReport } from './report/write.js';
 import { runRollout } from './rollout/rollout.js';
 import { group, newReport, type Tuning } from './run/context.js';
+import { allCurrent, ledgerPlanLine, openLedger } from './run/ledger.js';
 import { cphRolloutDeps } from './run/rollout-deps.js';
 import { onCancelSignal } from './run/signals.js';
 import { inspectTar, notPushed, planDryRun, prepare, readyObject } from './run/steps.js';
@@ -46,7 +48,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
     report = newReport(config, env);
     // Keyless sign-in cannot work without the job's ID token: say so before anything else (dry run too).
     if (config.signIn.method === 'keyless') checkIdTokenEnvironment(env);
-    await publish(config, report, { redactor, signal: cancel.signal, ...config.tuning });
+    await publish(config, report, { redactor, signal: cancel.signal, ...config.tuning }, env);
     // A signal that landed after the last call went out still cancels the run.
     if (cancel.signal.aborted) throw cancel.signal.reason;
   } catch (error) {
@@ -67,14 +69,23 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
 }
 
 /** The pipeline proper; it fills `report` as it goes and throws on the first failure that ends the run. */
-async function publish(config: Config, report: RunReport, tuning: Tuning): Promise<void> {
+async function publish(
+  config: Config,
+  report: RunReport,
+  tuning: Tuning,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   if (config.duplicateServerIds.length) core.warning(text.duplicatesLine(config.duplicateServerIds));
   for (const warning of config.warnings) core.warning(warning);
 
-  const scan = config.file ? await group('Inspect tar', () => inspectTar(config)) : undefined;
+  const manifest = config.ledger && config.file ? new ManifestBuilder() : undefined;
+  const scan = config.file
+    ? await group('Inspect tar', () => inspectTar(config, manifest?.onEntry))
+    : undefined;
   if (scan) report.file = { size: scan.size, sha256Hex: scan.sha256Hex };
   if (config.dryRun) {
     await scan?.partDigests.close();
+    if (config.ledger) core.info(ledgerPlanLine(config));
     return planDryRun(config, scan, report);
   }
 
@@ -84,26 +95,37 @@ async function publish(config: Config, report: RunReport, tuning: Tuning): Promi
     throw error;
   });
 
+  const ledger = config.ledger
+    ? await group('Ledger', () => openLedger(ctx, target, config, scan, manifest, fleet, report, env))
+    : undefined;
+  if (ledger && fleet.accepted.length === 0) {
+    await scan?.partDigests.close();
+    return allCurrent(config, fleet, report);
+  }
   const { stages, servers } = stageServers(fleet.accepted, config.rollout);
   if (stages.length > 1) core.info(fleetText.stagesLine(stages));
   try {
     // From here on every chosen server is in the report whatever happens.
-    await readyObject(ctx, config, scan, report).catch((error: unknown) => {
-      report.servers.push(...notPushed(servers, error, report, ctx));
-      throw error;
-    });
+    await readyObject(ctx, config, scan, report)
+      .then(() => ledger?.session.ensureManifest())
+      .catch((error: unknown) => {
+        report.servers.push(...notPushed(servers, error, report, ctx));
+        throw error;
+      });
     const plan = {
       servers,
       chosen: fleet.chosen.length,
       maxFailures: config.maxFailures,
       waitTimeoutSeconds: config.waitTimeoutSeconds,
     };
+    const deps = cphRolloutDeps(ctx, target, config, tuning.signal);
     const { withinBudget, budget } = await runRollout(
       plan,
-      cphRolloutDeps(ctx, target, config, tuning.signal),
+      ledger ? { ...deps, afterStage: [ledger.step] } : deps,
       report,
     );
     if (withinBudget.length) core.warning(fleetText.withinBudgetWarning(withinBudget, budget));
+    if (ledger?.session.forbidden) throw ledger.session.forbidden;
   } finally {
     report.servers = sortByOrder(
       report.servers,

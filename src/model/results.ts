@@ -3,6 +3,7 @@
  * small pure functions; the steps (jobs/, rollout/) fill it and report/ presents it.
  */
 import type { SignInInfo } from '../auth/credentials.js';
+import type { LedgerReport } from '../ledger/report.js';
 
 export type ServerStatus =
   | 'planned'
@@ -70,7 +71,8 @@ export interface RunReport {
   git: { ref?: string; sha?: string; commitUrl?: string };
   /** Set when the run failed: the one line the step fails with. */
   failure?: string;
-  // The ledger's own fields (what was read, written, pruned) go here, next to the rollout's.
+  /** With `ledger`: what the fleet held before, the current servers, what was pruned, the writes. */
+  ledger?: LedgerReport;
 }
 
 export const STATUS_ORDER: ServerStatus[] = [

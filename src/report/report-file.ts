@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { countByStatus, type RunReport, STATUS_ORDER, serversByStage } from '../model/results.js';
 import { VERSION } from '../version.js';
+import { ledgerReportDocument } from './ledger.js';
 import { jobsOf, serverIdLists } from './outputs.js';
 
 /** Bumped when a field changes meaning or goes away; new fields do not bump it. */
@@ -92,6 +93,7 @@ export function buildReportDocument(report: RunReport, truncatedOutputs: readonl
     request_ids: report.requestIds,
     stages: stagesOf(report),
     rollout: rolloutOf(report),
+    ledger: report.ledger ? ledgerReportDocument(report.ledger) : null,
     counts: Object.fromEntries(STATUS_ORDER.map((status) => [status, counts.get(status) ?? 0])),
     total: report.servers.length,
     truncated_outputs: truncatedOutputs,

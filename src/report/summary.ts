@@ -7,6 +7,7 @@ import { countByStatus, type RunReport, type ServerStatus, STATUS_ORDER } from '
 import { plural } from '../util/text.js';
 import { stageSummaryLines } from './fleet.js';
 import { escapeAndCut, escapeHtml, utf8Bytes } from './html.js';
+import { ledgerSummary } from './ledger.js';
 import { buildServerTable } from './summary-table.js';
 
 export { escapeHtml } from './html.js';
@@ -138,6 +139,8 @@ export function buildSummary(report: RunReport, reportFile?: string): string {
       '',
     );
   }
+
+  if (report.ledger) lines.push(ledgerSummary(report.ledger));
 
   const counts = countByStatus(report.servers);
   lines.push(

@@ -17,15 +17,16 @@ import type { Config } from '../inputs/index.js';
 import { type PushTarget, type RunReport, type ServerResult, serverResult } from '../model/results.js';
 import * as fleetText from '../report/fleet.js';
 import * as text from '../report/log.js';
-import { type FileScan, scanFile } from '../tar/scan.js';
+import { type FileScan, type ScanOptions, scanFile } from '../tar/scan.js';
 import { uploadFile } from '../upload/upload.js';
 import { clientContext, group, type Tuning } from './context.js';
 
-export async function inspectTar(config: Config): Promise<FileScan> {
+export async function inspectTar(config: Config, onEntry?: ScanOptions['onEntry']): Promise<FileScan> {
   const started = Date.now();
   const file = config.file as string;
   const scan = await scanFile(file, {
     strictLayout: config.strictLayout,
+    onEntry,
     onProgress: text.throttledProgress('Read', (line) => core.info(line)),
   });
   core.info(text.inspectedLine(file, scan, (Date.now() - started) / 1000));
