@@ -246,36 +246,18 @@ describe('ListJobs and ShowJob', () => {
 });
 
 describe('DeleteShareFiles', () => {
-  /** The emulator answers a delete like a push (its own handler comes with the ledger work). */
-  const answer = (serverIds: string[]) => ({
-    kind: 'status' as const,
-    status: 200,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      request_id: 'r-delete',
-      jobs: serverIds.map((id, i) => ({
-        server_id: id,
-        job_id: `j-${i}`,
-        error_code: null,
-        error_msg: null,
-      })),
-    }),
-  });
-
   it('POSTs exactly {server_ids, file_paths} to share-files and returns the jobs', async () => {
-    emu.faults.add({ op: 'PushShareFiles', action: answer(['srv-1', 'srv-2']) });
     const result = await new CphClient(test.ctx, target).deleteShareFiles(
       ['srv-1', 'srv-2'],
       ['/data/local/game/old.bin', '/data/local/game/levels'],
     );
-    expect(result).toEqual({
-      requestId: 'r-delete',
-      jobs: [
-        { server_id: 'srv-1', job_id: 'j-0', error_code: null, error_msg: null },
-        { server_id: 'srv-2', job_id: 'j-1', error_code: null, error_msg: null },
-      ],
-    });
-    const [sent] = emu.requestsFor('PushShareFiles');
+    const [sent] = emu.requestsFor('DeleteShareFiles');
+    expect(result.requestId).toBe(sent?.requestId);
+    expect(result.jobs.map((j) => [j.server_id, typeof j.job_id, j.error_code ?? null])).toEqual([
+      ['srv-1', 'string', null],
+      ['srv-2', 'string', null],
+    ]);
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(0);
     expect([sent?.method, sent?.path, sent?.authOk]).toEqual([
       'POST',
       `/v1/${DEFAULT_PROJECT_ID}/cloud-phone/phones/share-files`,
@@ -289,18 +271,17 @@ describe('DeleteShareFiles', () => {
   });
 
   it('is repeated after a 429 like a push, but never after a 500 (it may have acted)', async () => {
-    emu.faults.add({ op: 'PushShareFiles', action: apigError(429, 'APIG.0308') });
-    emu.faults.add({ op: 'PushShareFiles', action: answer(['srv-1']) });
+    emu.faults.add({ op: 'DeleteShareFiles', action: apigError(429, 'APIG.0308') });
     const client = new CphClient(test.ctx, target);
     await client.deleteShareFiles(['srv-1'], ['/data/a']);
-    expect(emu.requestsFor('PushShareFiles')).toHaveLength(2);
+    expect(emu.requestsFor('DeleteShareFiles')).toHaveLength(2);
 
-    emu.faults.add({ op: 'PushShareFiles', action: apigError(500, 'CPS.0000', 'Internal error.') });
+    emu.faults.add({ op: 'DeleteShareFiles', action: apigError(500, 'CPS.0000', 'Internal error.') });
     const error = await client.deleteShareFiles(['srv-1'], ['/data/a']).then(
       () => undefined,
       (e: unknown) => e as ServiceError,
     );
     expect([error?.operation, error?.status]).toEqual(['DeleteShareFiles', 500]);
-    expect(emu.requestsFor('PushShareFiles')).toHaveLength(3);
+    expect(emu.requestsFor('DeleteShareFiles')).toHaveLength(3);
   });
 });

@@ -71,7 +71,7 @@ interface Run {
 
 async function upload(
   file: { file: string },
-  options: { skipUnchanged?: boolean; timeoutMs?: number } = {},
+  options: { skipUnchanged?: boolean; timeoutMs?: number; concurrency?: number } = {},
 ): Promise<{ result?: Awaited<ReturnType<typeof uploadFile>>; error?: unknown } & Run> {
   const run: Run = { messages: [], warnings: [], progress: [] };
   const scan = await scanFile(file.file, { strictLayout: true });
@@ -80,7 +80,13 @@ async function upload(
   try {
     const result = await uploadFile(
       obs,
-      { path: file.file, key: KEY, scan, skipUnchanged: options.skipUnchanged ?? false },
+      {
+        path: file.file,
+        key: KEY,
+        scan,
+        skipUnchanged: options.skipUnchanged ?? false,
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      },
       {
         progress: (sent, total) => run.progress.push([sent, total]),
         log: (m) => run.messages.push(m),
@@ -272,7 +278,8 @@ describe('upload deadlines', () => {
   it('an upload part of 16 MiB gets three times the API deadline', async () => {
     test.ctx.retry.maxAttempts = 1;
     emu.faults.add({ op: 'UploadPart', partNumber: 1, action: never });
-    const { error } = await upload(big, { timeoutMs: 200 });
+    // One part at a time: the 1 MiB last part (a 225 ms deadline) must not race part 1 on a busy machine.
+    const { error } = await upload(big, { timeoutMs: 200, concurrency: 1 });
     // 200 ms × (1 + 16 MiB / 8 MiB) = 600 ms.
     expect((error as Error).message).toContain('within 0.6 s');
     expect(sequence().at(-1)).toEqual(['AbortMultipartUpload', 204]);
