@@ -268,6 +268,40 @@ export class CphState {
   }
 
   /** Why this server could not take a push, or undefined when it can. */
+  /**
+   * What PushShareFiles and DeleteShareFiles both check of each server before making its job: a
+   * malformed id or one not in the fleet is refused in the answer, a behaviour may refuse or omit it.
+   */
+  private serverCheck(
+    projectId: string,
+    serverId: string,
+    behaviour: { reject?: { error_code: string; error_msg: string }; omit?: boolean },
+  ):
+    | { refused: Record<string, string> | 'omit'; inFleet?: undefined }
+    | { refused?: undefined; inFleet: ServerDef | undefined } {
+    if (!SERVER_ID.test(serverId)) {
+      return {
+        refused: {
+          server_id: serverId,
+          error_code: CPH_ERRORS.invalidServerId,
+          error_msg: 'Invalid server_id.',
+        },
+      };
+    }
+    if (behaviour.omit) return { refused: 'omit' };
+    const inFleet = this.servers.length > 0 ? this.fleetServer(projectId, serverId) : undefined;
+    if (this.servers.length > 0 && !inFleet) {
+      return {
+        refused: { server_id: serverId, error_code: CPH_ERRORS.phoneNotFound, error_msg: 'Phone not found.' },
+      };
+    }
+    if (behaviour.reject) {
+      const { error_code, error_msg } = behaviour.reject;
+      return { refused: { server_id: serverId, error_code, error_msg } };
+    }
+    return { inFleet };
+  }
+
   private cannotTake(server: ServerDef): JobFailure | undefined {
     if (server.status !== 5) {
       return {
@@ -465,33 +499,13 @@ export class CphState {
     const jobs: Array<Record<string, string>> = [];
     const jobIds: string[] = [];
     for (const serverId of serverIds as string[]) {
-      if (!SERVER_ID.test(serverId)) {
-        jobs.push({
-          server_id: serverId,
-          error_code: CPH_ERRORS.invalidServerId,
-          error_msg: 'Invalid server_id.',
-        });
-        continue;
-      }
       const behaviour = this.phones.get(serverId) ?? this.settings.defaultPhone;
-      if (behaviour.omit) continue;
-      const inFleet = this.servers.length > 0 ? this.fleetServer(projectId, serverId) : undefined;
-      if (this.servers.length > 0 && !inFleet) {
-        jobs.push({
-          server_id: serverId,
-          error_code: CPH_ERRORS.phoneNotFound,
-          error_msg: 'Phone not found.',
-        });
+      const check = this.serverCheck(projectId, serverId, behaviour);
+      if (check.refused) {
+        if (check.refused !== 'omit') jobs.push(check.refused);
         continue;
       }
-      if (behaviour.reject) {
-        jobs.push({
-          server_id: serverId,
-          error_code: behaviour.reject.error_code,
-          error_msg: behaviour.reject.error_msg,
-        });
-        continue;
-      }
+      const { inFleet } = check;
       const cannot = inFleet && this.cannotTake(inFleet);
       const job = this.createJob(
         projectId,
@@ -605,29 +619,13 @@ export class CphState {
     const jobs: Array<Record<string, string>> = [];
     const jobIds: string[] = [];
     for (const serverId of serverIds as string[]) {
-      if (!SERVER_ID.test(serverId)) {
-        jobs.push({
-          server_id: serverId,
-          error_code: CPH_ERRORS.invalidServerId,
-          error_msg: 'Invalid server_id.',
-        });
-        continue;
-      }
       const behaviour = (this.phones.get(serverId) ?? this.settings.defaultPhone).onDelete ?? {};
-      if (behaviour.omit) continue;
-      const inFleet = this.servers.length > 0 ? this.fleetServer(projectId, serverId) : undefined;
-      if (this.servers.length > 0 && !inFleet) {
-        jobs.push({
-          server_id: serverId,
-          error_code: CPH_ERRORS.phoneNotFound,
-          error_msg: 'Phone not found.',
-        });
+      const check = this.serverCheck(projectId, serverId, behaviour);
+      if (check.refused) {
+        if (check.refused !== 'omit') jobs.push(check.refused);
         continue;
       }
-      if (behaviour.reject) {
-        jobs.push({ server_id: serverId, ...behaviour.reject });
-        continue;
-      }
+      const { inFleet } = check;
       const cannot = inFleet && this.cannotTake(inFleet);
       const job = this.createJob(
         projectId,
