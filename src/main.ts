@@ -21,6 +21,7 @@ import { cphRolloutDeps } from './run/rollout-deps.js';
 import { onCancelSignal } from './run/signals.js';
 import { inspectTar, notPushed, planDryRun, prepare, readyObject } from './run/steps.js';
 import { sourceMappedStack } from './util/stack.js';
+import { logSafe } from './util/text.js';
 
 /** What `run()` ended with, beyond what it wrote: a cancelled run should exit at once. */
 export interface RunOutcome {
@@ -69,7 +70,7 @@ export async function run(env: NodeJS.ProcessEnv = process.env): Promise<RunOutc
 /** The pipeline proper; it fills `report` as it goes and throws on the first failure that ends the run. */
 async function publish(config: Config, report: RunReport, tuning: Tuning): Promise<void> {
   if (config.duplicateServerIds.length) core.warning(text.duplicatesLine(config.duplicateServerIds));
-  for (const warning of config.warnings) core.warning(warning);
+  for (const warning of config.warnings) core.warning(logSafe(warning));
 
   const scan = config.file ? await group('Inspect tar', () => inspectTar(config)) : undefined;
   if (scan) report.file = { size: scan.size, sha256Hex: scan.sha256Hex };

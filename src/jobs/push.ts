@@ -9,6 +9,7 @@ import type { ClientContext } from '../huawei/context.js';
 import { type CphTarget, pushShareFiles } from '../huawei/cph.js';
 import { type PushTarget, type ServerResult, serverResult } from '../model/results.js';
 import { chunk } from '../util/pool.js';
+import { errorMessage } from '../util/text.js';
 import type { TrackedJob } from './wait.js';
 
 export type { PushTarget };
@@ -74,7 +75,7 @@ export async function pushInBatches(
       // Cancelled before this batch was sent (a retry wait, or credentials being renewed).
       const cancelled = error instanceof CancelledError;
       const code = error instanceof ServiceError ? (error.code ?? null) : null;
-      const message = error instanceof Error ? ctx.redactor.redact(error.message) : String(error);
+      const message = ctx.redactor.redact(errorMessage(error));
       for (const [i, server] of batches.slice(index).flat().entries()) {
         const inThisBatch = i < batch.length;
         outcome.results.push(

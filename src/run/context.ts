@@ -10,6 +10,7 @@ import type { UnsignedContext } from '../huawei/unsigned.js';
 import type { Config } from '../inputs/index.js';
 import type { RunReport } from '../model/results.js';
 import type { Redactor } from '../redact.js';
+import { logSafe } from '../util/text.js';
 import { VERSION } from '../version.js';
 
 export interface Tuning {
@@ -26,7 +27,7 @@ export function clientContext(tuning: Tuning): UnsignedContext {
     redactor: tuning.redactor,
     timeoutMs: tuning.timeoutMs,
     retry: tuning.retry,
-    log: (message) => core.info(message),
+    log: (message) => core.info(logSafe(message)),
     userAgent: `cph-publish/${VERSION}`,
   };
 }

@@ -9,6 +9,7 @@ import { type TrackedJob, type WaitResult, waitForJobs } from '../jobs/wait.js';
 import * as fleetText from '../report/fleet.js';
 import * as text from '../report/log.js';
 import type { RolloutDeps } from '../rollout/rollout.js';
+import { logSafe } from '../util/text.js';
 import { group } from './context.js';
 
 export function cphRolloutDeps(
@@ -38,7 +39,7 @@ export function cphRolloutDeps(
           group(fleetText.stageGroup('Wait', stage.number, stage.of), () => follow(ctx, target, config, jobs))
       : undefined,
     signal,
-    warn: (line) => core.warning(line),
+    warn: (line) => core.warning(logSafe(ctx.redactor.redact(line))),
     redact: (value) => ctx.redactor.redact(value),
   };
 }
@@ -64,7 +65,7 @@ async function follow(
       showJob: (jobId, deadline) => showJob(ctx, target, jobId, { deadline }),
       sleep: (ms) => sleep(ms, ctx.signal),
       now: () => Date.now(),
-      warn: (message) => core.warning(ctx.redactor.redact(message)),
+      warn: (message) => core.warning(logSafe(ctx.redactor.redact(message))),
       onRound: (counts) => {
         const line = text.waitCountsLine(counts);
         const now = Date.now();

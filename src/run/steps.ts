@@ -19,6 +19,7 @@ import * as fleetText from '../report/fleet.js';
 import * as text from '../report/log.js';
 import { type FileScan, scanFile } from '../tar/scan.js';
 import { uploadFile } from '../upload/upload.js';
+import { errorMessage, logSafe } from '../util/text.js';
 import { clientContext, group, type Tuning } from './context.js';
 
 export async function inspectTar(config: Config): Promise<FileScan> {
@@ -67,7 +68,7 @@ export async function signIn(config: Config, tuning: Tuning): Promise<ClientCont
       core.setSecret(value);
       tuning.redactor.add(value);
     },
-    log: (message) => core.info(message),
+    log: (message) => core.info(logSafe(message)),
   });
   await credentials.get(base.signal);
   return { ...base, credentials };
@@ -75,7 +76,7 @@ export async function signIn(config: Config, tuning: Tuning): Promise<ClientCont
 
 export async function projectTarget(ctx: ClientContext, config: Config): Promise<CphTarget> {
   const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
-  if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
+  if (!config.projectId) core.info(`Project id of ${logSafe(config.region)}: ${logSafe(projectId)}`);
   return { endpoint: config.cphEndpoint, projectId };
 }
 
@@ -145,7 +146,7 @@ export async function readyObject(
   report: RunReport,
 ): Promise<void> {
   const obs = new ObsClient(ctx, { endpoint: config.obsEndpoint, bucket: config.bucket });
-  const url = `obs://${config.bucket}/${config.objectPath}`;
+  const url = `obs://${logSafe(config.bucket)}/${logSafe(config.objectPath)}`;
   if (!config.file || !scan) {
     try {
       if (await obs.headObject(config.objectPath)) return;
@@ -153,8 +154,8 @@ export async function readyObject(
       if (!(error instanceof ServiceError && error.status === 403)) throw error;
       // Contract step 7: a refused HEAD does not stop the run; CPH reads the object with its own rights.
       core.warning(
-        `could not check that ${url} exists: ${ctx.redactor.redact(error.message)} — ` +
-          `${error.hint ? `${error.hint}; ` : ''}the credentials may lack obs:object:GetObject on it; ` +
+        `could not check that ${url} exists: ${logSafe(ctx.redactor.redact(error.message))} — ` +
+          `${error.hint ? `${logSafe(error.hint)}; ` : ''}the credentials may lack obs:object:GetObject on it; ` +
           'pushing anyway (CPH reads the object itself and reports a missing one per job)',
       );
       return;
@@ -178,8 +179,8 @@ export async function readyObject(
       },
       {
         progress: text.throttledProgress('Uploaded', (line) => core.info(line)),
-        log: (message) => core.info(message),
-        warn: (message) => core.warning(ctx.redactor.redact(message)),
+        log: (message) => core.info(logSafe(message)),
+        warn: (message) => core.warning(logSafe(ctx.redactor.redact(message))),
       },
     );
     core.info(text.uploadDoneLine(scan.size, uploaded));
@@ -188,7 +189,7 @@ export async function readyObject(
     report.uploadFailure =
       error instanceof CancelledError
         ? 'the upload was cancelled'
-        : `the upload failed: ${ctx.redactor.redact(error instanceof Error ? error.message : String(error))}`;
+        : `the upload failed: ${ctx.redactor.redact(errorMessage(error))}`;
     throw error;
   });
   report.uploaded = result.uploaded;
@@ -202,7 +203,7 @@ export function notPushed(
   report: RunReport,
   ctx: ClientContext,
 ): ServerResult[] {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const why =
     error instanceof CancelledError || ctx.signal?.aborted
       ? 'not pushed: the run was cancelled'
