@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { BodySource, HttpMethod, HttpResponse } from '../http/transport.js';
-import { snippet } from '../util/text.js';
+import { plural, snippet } from '../util/text.js';
 import type { ClientContext } from './context.js';
 import { huaweiRequest, unexpectedAnswer, xmlElements, xmlRoot, xmlText } from './request.js';
 import { signObsRequest } from './sign-obs.js';
@@ -347,7 +347,7 @@ export class ObsClient {
 }
 
 function uploadCount(n: number): string {
-  return `${n} upload${n === 1 ? '' : 's'}`;
+  return plural(n, 'upload');
 }
 
 function errorBodyIn(response: HttpResponse): string | undefined {

@@ -3,8 +3,7 @@
  * report, log groups. `@actions/core` is fine here: this is the edge the pipeline runs at.
  */
 import * as core from '@actions/core';
-import { InputError } from '../errors.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry.js';
+import type { RetryPolicy } from '../http/retry.js';
 import { createDispatcher } from '../http/transport.js';
 import type { UnsignedContext } from '../huawei/unsigned.js';
 import type { Config } from '../inputs/index.js';

@@ -9,7 +9,7 @@ import { type TrackedJob, type WaitResult, waitForJobs } from '../jobs/wait.js';
 import * as fleetText from '../report/fleet.js';
 import * as text from '../report/log.js';
 import type { RolloutDeps } from '../rollout/rollout.js';
-import { logSafe } from '../util/text.js';
+import { logSafe, plural } from '../util/text.js';
 import { group } from './context.js';
 
 export function cphRolloutDeps(
@@ -55,7 +55,7 @@ async function follow(
   let lastLogAt = 0;
   const started = Date.now();
   core.info(
-    `Waiting for ${text.plural(tracked.length, 'job')} (every ${config.pollIntervalSeconds} s, at most ${config.waitTimeoutSeconds} s)`,
+    `Waiting for ${plural(tracked.length, 'job')} (every ${config.pollIntervalSeconds} s, at most ${config.waitTimeoutSeconds} s)`,
   );
   return waitForJobs(
     tracked,

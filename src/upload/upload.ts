@@ -10,7 +10,7 @@ import { ServiceError } from '../errors.js';
 import type { ObsClient, ObsObjectInfo } from '../huawei/obs.js';
 import type { FileScan } from '../tar/scan.js';
 import { AdjustableLimit, mapPool } from '../util/pool.js';
-import { errorMessage } from '../util/text.js';
+import { errorMessage, plural } from '../util/text.js';
 import { abortable, CLEANUP_GRACE_MS, cancelledError, cleanupSignal } from './cancel.js';
 import { AUTO_START, AutoConcurrency, type AutoTiming } from './concurrency.js';
 import { abortStrayUploads } from './strays.js';
@@ -277,7 +277,7 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
   return { uploaded: true, multipart, parts: scan.parts.length, seconds: elapsed(), peakInFlight };
 }
 
-const partsText = (n: number) => `${n} ${n === 1 ? 'part' : 'parts'}`;
+const partsText = (n: number) => plural(n, 'part');
 
 /**
  * The client for clean-up requests: the run's cancellation does not stop them, but once it has
