@@ -1,9 +1,5 @@
 /** A cloud phone server and a phone model as the pre-flight check needs them (from CPH's lists). */
 
-import type { FleetServer, PhoneModel } from '../huawei/types.js';
-
-export type { FleetServer, PhoneModel };
-
 /** A server the run chose, and how: an id given, or a name that matched a pattern. */
 export interface ChosenServer {
   id: string;

@@ -11,8 +11,6 @@ import type { ClientContext } from './context.js';
 import { huaweiRequest, unexpectedAnswer, xmlElements, xmlRoot, xmlText } from './request.js';
 import { signObsRequest } from './sign-obs.js';
 
-export { xmlElements, xmlText };
-
 export interface ObsTarget {
   endpoint: URL;
   bucket: string;

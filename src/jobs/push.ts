@@ -6,14 +6,12 @@
  */
 import { CancelledError, ServiceError } from '../errors.js';
 import type { ClientContext } from '../huawei/context.js';
-import { type CphTarget, pushShareFiles } from '../huawei/cph.js';
+import { CphClient, type CphTarget } from '../huawei/cph.js';
+import type { PushResult } from '../huawei/types.js';
 import { type PushTarget, type ServerResult, serverResult } from '../model/results.js';
 import { chunk } from '../util/pool.js';
 import { errorMessage } from '../util/text.js';
 import type { TrackedJob } from './wait.js';
-
-export type { PushTarget };
-export { serverResult };
 
 export interface PushOptions {
   bucket: string;
@@ -50,6 +48,7 @@ export async function pushInBatches(
   options: PushOptions,
   onBatch: (event: BatchEvent) => void,
 ): Promise<PushOutcome> {
+  const cph = new CphClient(ctx, target);
   const batches = chunk(servers, options.batchSize);
   const outcome: PushOutcome = { results: [], tracked: [], requestIds: [] };
   for (const [index, batch] of batches.entries()) {
@@ -63,9 +62,9 @@ export async function pushInBatches(
       }
       return outcome;
     }
-    let result: Awaited<ReturnType<typeof pushShareFiles>>;
+    let result: PushResult;
     try {
-      result = await pushShareFiles(ctx, target, {
+      result = await cph.pushShareFiles({
         bucket: options.bucket,
         objectPath: options.objectPath,
         serverIds: batch.map((s) => s.serverId),

@@ -8,8 +8,6 @@ import type { Budget } from '../fleet/types.js';
 
 import type { StageReport } from '../model/results.js';
 
-export type { StageReport };
-
 import { listIds, logSafe, plural, pluralWord } from '../util/text.js';
 
 const UNKNOWN_STORAGE: Record<UnknownStorage['why'], string> = {

@@ -2,7 +2,7 @@
 import * as core from '@actions/core';
 import { sleep } from '../http/retry.js';
 import type { ClientContext } from '../huawei/context.js';
-import { type CphTarget, listJobs, showJob } from '../huawei/cph.js';
+import { CphClient, type CphTarget } from '../huawei/cph.js';
 import type { Config } from '../inputs/index.js';
 import { pushInBatches } from '../jobs/push.js';
 import { type TrackedJob, type WaitResult, waitForJobs } from '../jobs/wait.js';
@@ -51,6 +51,7 @@ async function follow(
   config: Config,
   tracked: TrackedJob[],
 ): Promise<WaitResult> {
+  const cph = new CphClient(ctx, target);
   let lastLine = '';
   let lastLogAt = 0;
   const started = Date.now();
@@ -61,8 +62,8 @@ async function follow(
     tracked,
     { pollIntervalMs: config.pollIntervalSeconds * 1000, timeoutMs: config.waitTimeoutSeconds * 1000 },
     {
-      listJobs: (page) => listJobs(ctx, target, page),
-      showJob: (jobId, deadline) => showJob(ctx, target, jobId, { deadline }),
+      listJobs: (page) => cph.listJobs(page, { deadline: page.deadline }),
+      showJob: (jobId, deadline) => cph.showJob(jobId, { deadline }),
       sleep: (ms) => sleep(ms, ctx.signal),
       now: () => Date.now(),
       warn: (message) => core.warning(logSafe(ctx.redactor.redact(message))),

@@ -10,8 +10,8 @@ import { CancelledError, RunFailure, ServiceError } from '../errors.js';
 import { chooseFleet, type FleetChoice } from '../fleet/choose.js';
 import { planStages } from '../fleet/stages.js';
 import type { ClientContext } from '../huawei/context.js';
-import { type CphTarget, listCloudPhoneModels, listCloudPhoneServers } from '../huawei/cph.js';
-import { resolveProjectId } from '../huawei/iam.js';
+import { CphClient, type CphTarget } from '../huawei/cph.js';
+import { IamClient } from '../huawei/iam.js';
 import { ObsClient } from '../huawei/obs.js';
 import type { Config } from '../inputs/index.js';
 import { type PushTarget, type RunReport, type ServerResult, serverResult } from '../model/results.js';
@@ -75,7 +75,8 @@ export async function signIn(config: Config, tuning: Tuning): Promise<ClientCont
 }
 
 export async function projectTarget(ctx: ClientContext, config: Config): Promise<CphTarget> {
-  const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
+  const projectId =
+    config.projectId ?? (await new IamClient(ctx, config.iamEndpoint).resolveProjectId(config.region));
   if (!config.projectId) core.info(`Project id of ${logSafe(config.region)}: ${logSafe(projectId)}`);
   return { endpoint: config.cphEndpoint, projectId };
 }
@@ -105,11 +106,12 @@ export async function chooseServers(
   report: RunReport,
 ): Promise<FleetChoice> {
   const { include } = config.serverNames;
-  const listed = include.length || config.preflight ? await listCloudPhoneServers(ctx, target) : undefined;
+  const cph = new CphClient(ctx, target);
+  const listed = include.length || config.preflight ? await cph.listServers() : undefined;
   const check =
     config.preflight && listed
       ? {
-          models: await listCloudPhoneModels(ctx, target),
+          models: await cph.listPhoneModels(),
           where: { projectId: target.projectId, region: config.region },
         }
       : undefined;
