@@ -1,7 +1,9 @@
 /**
  * The pipeline, and the only place that knows its order:
- * inputs → tar check → sign in → project id → choose servers → upload (or HEAD the object)
- *        → for each stage: push → wait → judge → report.
+ * inputs (and, keyless, the ID-token check) → tar check → dry run: the plan, and stop
+ *   → sign in → project id → choose servers → upload (or HEAD the object)
+ *   → for each stage: push → wait → judge (src/rollout/).
+ * Whatever happened: one failure line, then the outputs, report file and summary (report/write.ts).
  * Each step lives in src/run/ (I/O) over pure parts (fleet/, rollout/); wording in src/report/.
  */
 

@@ -86,17 +86,15 @@ function escapeXml(text: string): string {
 }
 
 /**
- * The integrity digests OBS verifies on a PUT or a part: `Content-MD5` (base64 MD5) and/or
- * `x-obs-content-sha256` (lower-case hex SHA-256, signed like every `x-obs-*` header).
+ * The integrity digest OBS verifies on a PUT or a part: `x-obs-content-sha256` (lower-case hex
+ * SHA-256, signed like every `x-obs-*` header).
  */
 export interface BodyDigest {
-  md5Base64?: string;
   sha256Hex?: string;
 }
 
 export function digestHeaders(digest: BodyDigest): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (digest.md5Base64) headers['Content-MD5'] = digest.md5Base64;
   if (digest.sha256Hex) headers['x-obs-content-sha256'] = digest.sha256Hex;
   return headers;
 }
@@ -238,7 +236,7 @@ export class ObsClient {
 
   /**
    * Returns the part's ETag verbatim, quotes included, as CompleteMultipartUpload wants it. The
-   * part carries `Content-MD5`, `x-obs-content-sha256` or both, as given.
+   * part carries `x-obs-content-sha256` when given.
    */
   async uploadPart(
     key: string,

@@ -1,9 +1,9 @@
 /**
  * A push-style tar parser: bytes in, archive members and structural problems out.
  *
- * The upload scan reads the file exactly once and feeds every chunk to this parser, the
- * whole-file MD5 and the current part's MD5 at the same time, so entry bodies are skipped by
- * arithmetic, never copied through another stream. Only the current 512-byte header and the
+ * The upload scan (`scan.ts`) reads the file exactly once and feeds every chunk to this parser and
+ * to the whole-file SHA-256 at the same time (the parts' SHA-256s run on a worker thread,
+ * `part-digests.ts`), so entry bodies are skipped by arithmetic, never copied through another stream. Only the current 512-byte header and the
  * current extended record (pax / GNU long name, capped) are ever held in memory.
  *
  * It judges only what it must to keep its place in the archive: where tar programs disagree on
