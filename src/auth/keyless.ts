@@ -14,12 +14,12 @@ import { decodeIdTokenClaims, type IdTokenClaims } from './id-token-claims.js';
 import { needsRenewal } from './renewal.js';
 
 /** The variables the runner sets when the job has `permissions: id-token: write`. */
-export const ID_TOKEN_VARIABLES = ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'] as const;
+const ID_TOKEN_VARIABLES = ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'] as const;
 
-export const GITHUB_JWKS_URL = 'https://token.actions.githubusercontent.com/.well-known/jwks';
+const GITHUB_JWKS_URL = 'https://token.actions.githubusercontent.com/.well-known/jwks';
 
 /** Asked of IAM; it may grant less, and the renewal follows what it grants. */
-export const CREDENTIALS_DURATION_SECONDS = 3600;
+const CREDENTIALS_DURATION_SECONDS = 3600;
 
 /** Without an ID token there is nothing to sign in with: say why before any request is made. */
 export function checkIdTokenEnvironment(env: NodeJS.ProcessEnv): void {

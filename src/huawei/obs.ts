@@ -93,7 +93,7 @@ export interface BodyDigest {
   sha256Hex?: string;
 }
 
-export function digestHeaders(digest: BodyDigest): Record<string, string> {
+function digestHeaders(digest: BodyDigest): Record<string, string> {
   const headers: Record<string, string> = {};
   if (digest.sha256Hex) headers['x-obs-content-sha256'] = digest.sha256Hex;
   return headers;

@@ -160,7 +160,7 @@ async function runStage(
 }
 
 /** Each server whose job ended (or still runs) takes the job's state; a failed job its code and message. */
-export function applyOutcomes(
+function applyOutcomes(
   results: ServerResult[],
   outcomes: ReadonlyMap<string, JobOutcome>,
   redact: (text: string) => string,

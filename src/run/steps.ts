@@ -74,7 +74,7 @@ export async function signIn(config: Config, tuning: Tuning): Promise<ClientCont
   return { ...base, credentials };
 }
 
-export async function projectTarget(ctx: ClientContext, config: Config): Promise<CphTarget> {
+async function projectTarget(ctx: ClientContext, config: Config): Promise<CphTarget> {
   const projectId =
     config.projectId ?? (await new IamClient(ctx, config.iamEndpoint).resolveProjectId(config.region));
   if (!config.projectId) core.info(`Project id of ${logSafe(config.region)}: ${logSafe(projectId)}`);
