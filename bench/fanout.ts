@@ -18,7 +18,7 @@ import { staticCredentials } from '../src/auth/credentials.js';
 import { DEFAULT_RETRY_POLICY } from '../src/http/retry.js';
 import { createDispatcher } from '../src/http/transport.js';
 import type { ClientContext } from '../src/huawei/context.js';
-import { type CphTarget, pushShareFiles, showJob } from '../src/huawei/cph.js';
+import { CphClient, type CphTarget } from '../src/huawei/cph.js';
 import { jobState } from '../src/jobs/wait.js';
 import { Redactor } from '../src/redact.js';
 import { chunk, mapPool } from '../src/util/pool.js';
@@ -131,11 +131,12 @@ async function runNaive(servers: string[], jobMs: number): Promise<RunFigures> {
     userAgent: 'cph-publish-bench/naive',
   };
   const target: CphTarget = { endpoint: new URL(emu.url), projectId: DEFAULT_PROJECT_ID };
+  const cph = new CphClient(ctx, target);
   try {
     const started = performance.now();
     const pending = new Set<string>();
     for (const batch of chunk(servers, 100)) {
-      const pushed = await pushShareFiles(ctx, target, {
+      const pushed = await cph.pushShareFiles({
         bucket: BUCKET,
         objectPath: OBJECT,
         serverIds: batch,
@@ -146,7 +147,7 @@ async function runNaive(servers: string[], jobMs: number): Promise<RunFigures> {
     while (pending.size > 0 && Date.now() < deadline) {
       await sleep(POLL_MS);
       await mapPool([...pending], NAIVE_IN_FLIGHT, async (id) => {
-        const job = await showJob(ctx, target, id);
+        const job = await cph.showJob(id);
         if (jobState(job.status) !== 'running') pending.delete(id);
       });
     }

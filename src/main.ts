@@ -1,7 +1,9 @@
 /**
  * The pipeline, and the only place that knows its order:
- * inputs → tar check → sign in → project id → choose servers → upload (or HEAD the object)
- *        → for each stage: push → wait → judge → report.
+ * inputs (and, keyless, the ID-token check) → tar check → dry run: the plan, and stop
+ *   → sign in → project id → choose servers → upload (or HEAD the object)
+ *   → for each stage: push → wait → judge (src/rollout/).
+ * Whatever happened: one failure line, then the outputs, report file and summary (report/write.ts).
  * Each step lives in src/run/ (I/O) over pure parts (fleet/, rollout/); wording in src/report/.
  */
 
@@ -23,6 +25,7 @@ import { cphRolloutDeps } from './run/rollout-deps.js';
 import { onCancelSignal } from './run/signals.js';
 import { inspectTar, notPushed, planDryRun, prepare, readyObject } from './run/steps.js';
 import { sourceMappedStack } from './util/stack.js';
+import { logSafe } from './util/text.js';
 
 /** What `run()` ended with, beyond what it wrote: a cancelled run should exit at once. */
 export interface RunOutcome {
@@ -76,7 +79,7 @@ async function publish(
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
   if (config.duplicateServerIds.length) core.warning(text.duplicatesLine(config.duplicateServerIds));
-  for (const warning of config.warnings) core.warning(warning);
+  for (const warning of config.warnings) core.warning(logSafe(warning));
 
   const manifest = config.ledger && config.file ? new ManifestBuilder() : undefined;
   const scan = config.file

@@ -9,24 +9,24 @@ import type { Credentials, CredentialsProvider, SignInInfo } from '../huawei/cre
 import { IamClient } from '../huawei/iam.js';
 import { nonEmptyString } from '../huawei/request.js';
 import type { UnsignedContext } from '../huawei/unsigned.js';
-import { errorMessage } from '../util/text.js';
+import { errorMessage, pluralWord } from '../util/text.js';
 import { decodeIdTokenClaims, type IdTokenClaims } from './id-token-claims.js';
 import { needsRenewal } from './renewal.js';
 
 /** The variables the runner sets when the job has `permissions: id-token: write`. */
-export const ID_TOKEN_VARIABLES = ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'] as const;
+const ID_TOKEN_VARIABLES = ['ACTIONS_ID_TOKEN_REQUEST_URL', 'ACTIONS_ID_TOKEN_REQUEST_TOKEN'] as const;
 
-export const GITHUB_JWKS_URL = 'https://token.actions.githubusercontent.com/.well-known/jwks';
+const GITHUB_JWKS_URL = 'https://token.actions.githubusercontent.com/.well-known/jwks';
 
 /** Asked of IAM; it may grant less, and the renewal follows what it grants. */
-export const CREDENTIALS_DURATION_SECONDS = 3600;
+const CREDENTIALS_DURATION_SECONDS = 3600;
 
 /** Without an ID token there is nothing to sign in with: say why before any request is made. */
 export function checkIdTokenEnvironment(env: NodeJS.ProcessEnv): void {
   const missing = ID_TOKEN_VARIABLES.filter((name) => !env[name]);
   if (missing.length === 0) return;
   throw new SignInError(
-    `keyless sign-in (identity-provider) needs a GitHub ID token, but ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not set`,
+    `keyless sign-in (identity-provider) needs a GitHub ID token, but ${missing.join(' and ')} ${pluralWord(missing.length, 'is', 'are')} not set`,
     'add `permissions: id-token: write` to the job (or the workflow); pull requests from forks get no ID token, ' +
       'so run the publish job on tags or branches of this repository, or sign in with access-key-id and secret-access-key',
   );

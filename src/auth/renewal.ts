@@ -3,7 +3,7 @@
  * lifetime is left, but never later than 10 minutes before they expire (contract: *Long runs*).
  * With IAM's 3600 s that is 10 minutes before expiry; with 900 s, 225 s before.
  */
-export const MAX_RENEWAL_MARGIN_MS = 10 * 60 * 1000;
+const MAX_RENEWAL_MARGIN_MS = 10 * 60 * 1000;
 
 /** How long before expiry credentials obtained at `obtainedAt` are renewed. */
 export function renewalMarginMs(obtainedAt: number, expiresAt: number): number {

@@ -2,8 +2,10 @@
  * Which servers to push: the ids given, in order, then the servers whose name matches a pattern
  * (in ListCloudPhoneServers order) minus those matching a `!` pattern; duplicates dropped.
  */
+
+import type { FleetServer, PhoneModel } from '../huawei/types.js';
 import { type PreflightVerdict, preflight, type UnknownStorage } from './preflight.js';
-import type { ChosenServer, FleetServer, PhoneModel } from './servers.js';
+import type { ChosenServer } from './servers.js';
 
 /** Whole-name, case-sensitive glob: `*` any run of characters, `?` one character. */
 export function globToRegExp(pattern: string): RegExp {

@@ -2,7 +2,8 @@
  * The pre-flight check: can each chosen server take the push? Judged from the project's server
  * list and the phone models, both read once, never one call per server.
  */
-import { type ChosenServer, describeState, type FleetServer, type PhoneModel, RUNNING } from './servers.js';
+import type { FleetServer, PhoneModel } from '../huawei/types.js';
+import { type ChosenServer, describeState, RUNNING } from './servers.js';
 
 export type PreflightVerdict =
   | { server: ChosenServer; verdict: 'push' }

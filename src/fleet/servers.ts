@@ -1,8 +1,4 @@
-/** A cloud phone server and a phone model as the pre-flight check needs them (from CPH's lists). */
-
-import type { FleetServer, PhoneModel } from '../huawei/types.js';
-
-export type { FleetServer, PhoneModel };
+/** A server the run chose, and CPH's server states in words (the listed servers and models: huawei/types.ts). */
 
 /** A server the run chose, and how: an id given, or a name that matched a pattern. */
 export interface ChosenServer {

@@ -10,8 +10,6 @@ import { readAllPages } from './paging.js';
 import { nonEmptyString, unexpectedAnswer } from './request.js';
 import type { FleetServer, Job, PhoneModel, PushJobEntry, PushResult } from './types.js';
 
-export type { Job, PushJobEntry, PushResult };
-
 export interface CphTarget {
   endpoint: URL;
   projectId: string;
@@ -242,49 +240,4 @@ function listForbidden(error: unknown, permission: string): unknown {
       'or set preflight: false to push without checking the servers',
     cause: error,
   });
-}
-
-// The free functions the steps call today; each is one CphClient call.
-
-export function pushShareFiles(
-  ctx: ClientContext,
-  target: CphTarget,
-  push: { bucket: string; objectPath: string; serverIds: string[] },
-): Promise<PushResult> {
-  return new CphClient(ctx, target).pushShareFiles(push);
-}
-
-export function deleteShareFiles(
-  ctx: ClientContext,
-  target: CphTarget,
-  serverIds: string[],
-  filePaths: string[],
-): Promise<PushResult> {
-  return new CphClient(ctx, target).deleteShareFiles(serverIds, filePaths);
-}
-
-/** `page.deadline`: no retry wait runs past it (the wait's deadline). */
-export function listJobs(
-  ctx: ClientContext,
-  target: CphTarget,
-  page: { requestIds: string[]; offset: number; limit: number; deadline?: number },
-): Promise<Job[]> {
-  return new CphClient(ctx, target).listJobs(page, { deadline: page.deadline });
-}
-
-export function showJob(
-  ctx: ClientContext,
-  target: CphTarget,
-  jobId: string,
-  options?: ReadOptions,
-): Promise<Job> {
-  return new CphClient(ctx, target).showJob(jobId, options);
-}
-
-export function listCloudPhoneServers(ctx: ClientContext, target: CphTarget): Promise<FleetServer[]> {
-  return new CphClient(ctx, target).listServers();
-}
-
-export function listCloudPhoneModels(ctx: ClientContext, target: CphTarget): Promise<PhoneModel[]> {
-  return new CphClient(ctx, target).listPhoneModels();
 }

@@ -108,8 +108,3 @@ export class IamClient {
     return { data, headers: response.headers, requestId };
   }
 }
-
-/** The free function main.ts calls today: one IamClient call. */
-export function resolveProjectId(ctx: ClientContext, iamEndpoint: URL, region: string): Promise<string> {
-  return new IamClient(ctx, iamEndpoint).resolveProjectId(region);
-}

@@ -6,12 +6,10 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { BodySource, HttpMethod, HttpResponse } from '../http/transport.js';
-import { snippet } from '../util/text.js';
+import { plural, snippet } from '../util/text.js';
 import type { ClientContext } from './context.js';
 import { huaweiRequest, unexpectedAnswer, xmlElements, xmlRoot, xmlText } from './request.js';
 import { signObsRequest } from './sign-obs.js';
-
-export { xmlElements, xmlText };
 
 export interface ObsTarget {
   endpoint: URL;
@@ -88,17 +86,15 @@ function escapeXml(text: string): string {
 }
 
 /**
- * The integrity digests OBS verifies on a PUT or a part: `Content-MD5` (base64 MD5) and/or
- * `x-obs-content-sha256` (lower-case hex SHA-256, signed like every `x-obs-*` header).
+ * The integrity digest OBS verifies on a PUT or a part: `x-obs-content-sha256` (lower-case hex
+ * SHA-256, signed like every `x-obs-*` header).
  */
 export interface BodyDigest {
-  md5Base64?: string;
   sha256Hex?: string;
 }
 
-export function digestHeaders(digest: BodyDigest): Record<string, string> {
+function digestHeaders(digest: BodyDigest): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (digest.md5Base64) headers['Content-MD5'] = digest.md5Base64;
   if (digest.sha256Hex) headers['x-obs-content-sha256'] = digest.sha256Hex;
   return headers;
 }
@@ -240,7 +236,7 @@ export class ObsClient {
 
   /**
    * Returns the part's ETag verbatim, quotes included, as CompleteMultipartUpload wants it. The
-   * part carries `Content-MD5`, `x-obs-content-sha256` or both, as given.
+   * part carries `x-obs-content-sha256` when given.
    */
   async uploadPart(
     key: string,
@@ -347,7 +343,7 @@ export class ObsClient {
 }
 
 function uploadCount(n: number): string {
-  return `${n} upload${n === 1 ? '' : 's'}`;
+  return plural(n, 'upload');
 }
 
 function errorBodyIn(response: HttpResponse): string | undefined {

@@ -124,7 +124,7 @@ function defaultHint(service: ServiceName) {
 }
 
 /** An answer the service gave as a failure, read from whichever error shape it has. */
-export function serviceFailure(
+function serviceFailure(
   ctx: Pick<RequestContext, 'redactor'>,
   call: Pick<HuaweiCall, 'service' | 'operation' | 'hint'>,
   response: HttpResponse,
@@ -218,7 +218,7 @@ export function unexpectedAnswer(
   });
 }
 
-export function parseJson(text: string): unknown {
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -8,8 +8,6 @@ import { createHash, createHmac } from 'node:crypto';
 
 import type { Credentials } from './credentials.js';
 
-export type { Credentials };
-
 export interface ApigRequest {
   method: string;
   /** Full URL including the query; the signed `host` comes from here. */

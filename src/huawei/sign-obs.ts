@@ -5,7 +5,8 @@
  * Pure functions of (request, credentials, time): nothing here reads the clock or the environment.
  */
 import { createHmac } from 'node:crypto';
-import { apigEncode, type Credentials } from './sign-apig.js';
+import type { Credentials } from './credentials.js';
+import { apigEncode } from './sign-apig.js';
 
 export interface ObsSignInput {
   method: string;

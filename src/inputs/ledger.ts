@@ -3,7 +3,8 @@
  * run does with it (`skip-current`, `prune`).
  */
 
-import { boolean, checkedBy, field, optional, type Reader, show, whole } from './reader.js';
+import { show } from '../util/text.js';
+import { boolean, checkedBy, field, optional, type Reader, whole } from './reader.js';
 import { objectKeyProblem } from './upload.js';
 
 /** The rules of `object-path`, but ending in `.json`. */

@@ -280,4 +280,3 @@ function isLoopback(hostname: string): boolean {
 }
 
 /** Quoting a user-supplied value for a message: the one copy lives in util/text.ts. */
-export { show };

@@ -1,7 +1,8 @@
 /** How the servers are pushed and waited for: stages, failure budget, batches, waiting. */
 
 import type { Budget, StageSize } from '../fleet/types.js';
-import { boolean, field, type Parsed, type Reader, show, whole, wholeNumber } from './reader.js';
+import { show } from '../util/text.js';
+import { boolean, field, type Parsed, type Reader, whole, wholeNumber } from './reader.js';
 
 const MAX_STAGES = 10;
 

@@ -4,12 +4,11 @@
  */
 
 import { InputError } from '../errors.js';
-import { show } from './reader.js';
+import { asQuoted, listIds, MAX_IDS_PER_LINE, pluralWord, show } from '../util/text.js';
 
 /** A CPH server id: 1–32 letters, digits or `-`. */
 export const SERVER_ID_PATTERN = /^[A-Za-z0-9-]{1,32}$/;
 
-const MAX_LISTED = 5;
 const ID_RULE = "A server id is 1 to 32 letters, digits or '-'";
 
 /**
@@ -110,7 +109,7 @@ function parseServerIdsJson(text: string, fileName: string): string[] {
       if (missing.length > 0) {
         throw fileError(
           fileName,
-          `${listSome(missing)} ${missing.length === 1 ? 'has' : 'have'} no "server_id" string`,
+          `${listSome(missing)} ${pluralWord(missing.length, 'has', 'have')} no "server_id" string`,
         );
       }
       return checkIdList(
@@ -155,10 +154,8 @@ function describeBadId(id: string, where: string): string {
   return `${show(id)} (${reason}${where ? `, ${where}` : ''})`;
 }
 
-function listSome(items: string[]): string {
-  const more = items.length > MAX_LISTED ? ` and ${items.length - MAX_LISTED} more` : '';
-  return `${items.slice(0, MAX_LISTED).join(', ')}${more}`;
-}
+/** Entries quoted with `show` (escaped already), at most `MAX_IDS_PER_LINE` of them. */
+const listSome = (items: string[]) => listIds(items, MAX_IDS_PER_LINE, asQuoted);
 
 function fileError(fileName: string, message: string): InputError {
   return new InputError([{ input: 'server-ids-file', message: `${show(fileName)} ${message}` }]);

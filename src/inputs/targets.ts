@@ -5,7 +5,8 @@
 
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { boolean, field, type Parsed, type Reader, show, whole } from './reader.js';
+import { show } from '../util/text.js';
+import { boolean, field, type Parsed, type Reader, whole } from './reader.js';
 import { mergeServerIds, parseServerIdsFile, parseServerIdsText } from './server-ids.js';
 
 /**

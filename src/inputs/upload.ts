@@ -1,6 +1,7 @@
 /** The object to publish and how it is uploaded: bucket, object path, local file, upload knobs. */
 
-import { boolean, checkedBy, field, type Parsed, type Reader, show, whole, wholeNumber } from './reader.js';
+import { show } from '../util/text.js';
+import { boolean, checkedBy, field, type Parsed, type Reader, whole, wholeNumber } from './reader.js';
 
 export const BUCKET = field('bucket', '', checkedBy(bucketNameProblem));
 export const OBJECT_PATH = field('object-path', '', checkedBy(objectPathProblem));

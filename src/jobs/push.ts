@@ -6,13 +6,12 @@
  */
 import { CancelledError, ServiceError } from '../errors.js';
 import type { ClientContext } from '../huawei/context.js';
-import { type CphTarget, pushShareFiles } from '../huawei/cph.js';
+import { CphClient, type CphTarget } from '../huawei/cph.js';
+import type { PushResult } from '../huawei/types.js';
 import { type PushTarget, type ServerResult, serverResult } from '../model/results.js';
 import { chunk } from '../util/pool.js';
+import { errorMessage } from '../util/text.js';
 import type { TrackedJob } from './wait.js';
-
-export type { PushTarget };
-export { serverResult };
 
 export interface PushOptions {
   bucket: string;
@@ -49,6 +48,7 @@ export async function pushInBatches(
   options: PushOptions,
   onBatch: (event: BatchEvent) => void,
 ): Promise<PushOutcome> {
+  const cph = new CphClient(ctx, target);
   const batches = chunk(servers, options.batchSize);
   const outcome: PushOutcome = { results: [], tracked: [], requestIds: [] };
   for (const [index, batch] of batches.entries()) {
@@ -62,9 +62,9 @@ export async function pushInBatches(
       }
       return outcome;
     }
-    let result: Awaited<ReturnType<typeof pushShareFiles>>;
+    let result: PushResult;
     try {
-      result = await pushShareFiles(ctx, target, {
+      result = await cph.pushShareFiles({
         bucket: options.bucket,
         objectPath: options.objectPath,
         serverIds: batch.map((s) => s.serverId),
@@ -74,7 +74,7 @@ export async function pushInBatches(
       // Cancelled before this batch was sent (a retry wait, or credentials being renewed).
       const cancelled = error instanceof CancelledError;
       const code = error instanceof ServiceError ? (error.code ?? null) : null;
-      const message = error instanceof Error ? ctx.redactor.redact(error.message) : String(error);
+      const message = ctx.redactor.redact(errorMessage(error));
       for (const [i, server] of batches.slice(index).flat().entries()) {
         const inThisBatch = i < batch.length;
         outcome.results.push(

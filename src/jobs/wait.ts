@@ -59,8 +59,8 @@ export interface WaitResult {
   lastPollError: unknown;
 }
 
-export const LIST_IDS_PER_CALL = 20;
-export const LIST_PAGE_LIMIT = 100;
+const LIST_IDS_PER_CALL = 20;
+const LIST_PAGE_LIMIT = 100;
 const PARALLEL_CALLS = 4;
 
 /** Status `2` is success, `-1` failure, anything else (documented `1`) still running. */

@@ -2,7 +2,7 @@
  * The run's result model: what happened to each server, and each stage's counts. Plain data and
  * small pure functions; the steps (jobs/, rollout/) fill it and report/ presents it.
  */
-import type { SignInInfo } from '../auth/credentials.js';
+import type { SignInInfo } from '../huawei/credentials.js';
 import type { LedgerReport } from '../ledger/report.js';
 
 export type ServerStatus =

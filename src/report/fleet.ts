@@ -8,10 +8,7 @@ import type { Budget } from '../fleet/types.js';
 
 import type { StageReport } from '../model/results.js';
 
-export type { StageReport };
-
-import { logSafe, plural, pluralWord } from '../util/text.js';
-import { listIds as listSome } from './log.js';
+import { listIds, logSafe, plural, pluralWord } from '../util/text.js';
 
 const UNKNOWN_STORAGE: Record<UnknownStorage['why'], string> = {
   'unknown-flavor': 'is not in the phone models list',
@@ -23,7 +20,7 @@ const UNKNOWN_STORAGE: Record<UnknownStorage['why'], string> = {
 export function unknownStorageWarning(u: UnknownStorage): string {
   return (
     `flavor ${logSafe(u.flavor)} ${UNKNOWN_STORAGE[u.why]}: cannot tell whether it has shared storage; pushing anyway ` +
-    `to its ${plural(u.serverIds.length, 'server')} (${listSome(u.serverIds)})`
+    `to its ${plural(u.serverIds.length, 'server')} (${listIds(u.serverIds)})`
   );
 }
 
@@ -55,7 +52,7 @@ export function skippedWarning(skipped: PreflightVerdict[]): string | undefined 
   );
   return (
     `pre-flight: skipping ${plural(skipped.length, 'server')} chosen by name that ${pluralWord(skipped.length, 'is', 'are')} ` +
-    `not running — ${listSome(lines)}`
+    `not running — ${listIds(lines)}`
   );
 }
 
@@ -63,7 +60,7 @@ export function skippedWarning(skipped: PreflightVerdict[]): string | undefined 
 export function rejectedWarning(rejected: PreflightVerdict[]): string | undefined {
   if (!rejected.length) return undefined;
   const lines = rejected.map((v) => `${who(v)}: ${'reason' in v ? logSafe(v.reason) : ''}`);
-  return `pre-flight: not pushing to ${plural(rejected.length, 'server')} that cannot take it — ${listSome(lines)}`;
+  return `pre-flight: not pushing to ${plural(rejected.length, 'server')} that cannot take it — ${listIds(lines)}`;
 }
 
 /** `3 rejected, 1 skipped`: the counts that are not zero, joined; '' when all are. */
@@ -113,7 +110,7 @@ export function stagesLine(stages: Stage[]): string {
 /** The dry-run plan: a line per stage for the servers it knows. */
 export function plannedStageLines(stages: Stage[], ids: string[], namesToo: boolean): string[] {
   const lines = stages.map(
-    (s) => `Stage ${s.number}: ${plural(s.to - s.from, 'server')} (${listSome(ids.slice(s.from, s.to))})`,
+    (s) => `Stage ${s.number}: ${plural(s.to - s.from, 'server')} (${listIds(ids.slice(s.from, s.to))})`,
   );
   if (namesToo) {
     lines.push(
@@ -136,7 +133,7 @@ export function overBudgetReason(failures: number, budgetWords: string): string 
 
 export function withinBudgetWarning(failures: string[], budgetWords: string): string {
   return (
-    `${plural(failures.length, 'server')} rejected or failed, within ${budgetWords}: ${listSome(failures)} — ` +
+    `${plural(failures.length, 'server')} rejected or failed, within ${budgetWords}: ${listIds(failures)} — ` +
     'the step stays green; see jobs for each error'
   );
 }

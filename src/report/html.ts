@@ -18,7 +18,7 @@ export function escapeHtml(text: string): string {
   return htmlEntities(logSafe(text));
 }
 
-export const ELLIPSIS = '…';
+const ELLIPSIS = '…';
 
 export function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');

@@ -13,25 +13,9 @@ import type { Redactor } from '../redact.js';
 import { TarError } from '../tar/inspect.js';
 import type { FileScan } from '../tar/scan.js';
 import { sourceMappedStack } from '../util/stack.js';
-import { errorMessage, logSafe, plural, snippet } from '../util/text.js';
+import { errorMessage, listIds, logSafe, plural, snippet } from '../util/text.js';
 
 const MiB = 1024 * 1024;
-
-/** The one plural helper lives in util/text.ts; kept here for the callers that import it from the log. */
-export { plural };
-
-/**
- * Server ids in a log line: at most `max`, then "… and N more". A fleet has thousands of servers
- * and one line with all of them is megabytes long; the complete lists are in the outputs and the
- * report file. Every log line that lists ids goes through here; each id is escaped (`logSafe`):
- * ids chosen by name come from the service.
- */
-export const MAX_IDS_PER_LINE = 20;
-
-export function listIds(ids: readonly string[], max = MAX_IDS_PER_LINE): string {
-  const shown = ids.slice(0, max).map(logSafe).join(', ');
-  return ids.length <= max ? shown : `${shown} … and ${ids.length - max} more`;
-}
 
 /**
  * The one line the step fails with. Messages made elsewhere quote the service, paths and tar
@@ -174,7 +158,7 @@ export function timeoutMessage(
     lastPollError === undefined ? '' : `; the last poll failed: ${logSafe(errorMessage(lastPollError))}`;
   return (
     `${counts.running} of ${plural(counts.total, 'job')} still running after wait-timeout ${waitTimeoutSeconds} s ` +
-    `(servers ${listIds(running, 5)})${cause} — raise wait-timeout for large bundles, or check the jobs in the CPH console; ` +
+    `(servers ${listIds(running)})${cause} — raise wait-timeout for large bundles, or check the jobs in the CPH console; ` +
     JOB_FAILURE_HINT
   );
 }

@@ -29,7 +29,7 @@ export type OutputName = (typeof OUTPUT_FILL_ORDER)[number];
 export const OUTPUT_BUDGET_BYTES = 900_000;
 
 /** What an output is set to when it does not fit whole. */
-export const CUT_VALUE = '[]';
+const CUT_VALUE = '[]';
 
 /**
  * The bytes one output takes as GitHub counts them: its name and its value in UTF-16, two bytes a

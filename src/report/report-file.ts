@@ -13,7 +13,7 @@ import { ledgerReportDocument } from './ledger.js';
 import { jobsOf, serverIdLists } from './outputs.js';
 
 /** Bumped when a field changes meaning or goes away; new fields do not bump it. */
-export const REPORT_FORMAT = 1;
+const REPORT_FORMAT = 1;
 
 export type RunOutcome = 'succeeded' | 'failed' | 'cancelled' | 'submitted' | 'planned';
 

@@ -49,7 +49,7 @@ export function tableOrder(servers: readonly ServerResult[]): ServerResult[] {
 }
 
 /** `name (id)` when the name is known, else the id. */
-export function serverLabel(server: Pick<ServerResult, 'server_id' | 'server_name'>): string {
+function serverLabel(server: Pick<ServerResult, 'server_id' | 'server_name'>): string {
   return server.server_name ? `${server.server_name} (${server.server_id})` : server.server_id;
 }
 

@@ -10,9 +10,6 @@ import { escapeAndCut, escapeHtml, utf8Bytes } from './html.js';
 import { ledgerSummary } from './ledger.js';
 import { buildServerTable } from './summary-table.js';
 
-export { escapeHtml } from './html.js';
-export { MAX_TABLE_ROWS } from './summary-table.js';
-
 /** GitHub drops a step summary over 1 MiB; this one stays under 900 KiB (UTF-8 bytes). */
 export const SUMMARY_BUDGET_BYTES = 900 * 1024;
 

@@ -6,12 +6,11 @@
 import * as core from '@actions/core';
 import type { RunReport } from '../model/results.js';
 import type { Redactor } from '../redact.js';
+import { errorMessage, logSafe } from '../util/text.js';
 import { boundOutputs, truncationWarning } from './output-budget.js';
 import { buildOutputs, EMPTY_OUTPUTS, type OutputValues } from './outputs.js';
 import { buildReportDocument, reportFilePath, writeReportFile } from './report-file.js';
 import { buildSummary } from './summary.js';
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * Before the inputs were read the outputs are empty but still valid JSON, so `fromJSON` in a later
@@ -42,7 +41,9 @@ export async function writeReport(
       redactor.redact(JSON.stringify(buildReportDocument(report, bounded.truncated))),
     );
   } catch (error) {
-    core.warning(`could not write the report file ${reportFile}: ${message(error)}`);
+    core.warning(
+      `could not write the report file ${logSafe(reportFile)}: ${logSafe(redactor.redact(errorMessage(error)))}`,
+    );
     reportFile = '';
     bounded = fitOutputs(reportFile);
   }
@@ -53,7 +54,7 @@ export async function writeReport(
       await core.summary.addRaw(redactor.redact(buildSummary(report, reportFile || undefined))).write();
     } catch (error) {
       core.warning(
-        `could not write the job summary: ${message(error)} — GITHUB_STEP_SUMMARY must name a file the step can write; ` +
+        `could not write the job summary: ${logSafe(redactor.redact(errorMessage(error)))} — GITHUB_STEP_SUMMARY must name a file the step can write; ` +
           'the outputs and the report file have the same result',
       );
     }
@@ -67,7 +68,7 @@ function setOutputs(outputs: Record<string, string>, env: NodeJS.ProcessEnv): bo
     return true;
   } catch (error) {
     core.setFailed(
-      `cph-publish: could not write the step outputs to GITHUB_OUTPUT (${env.GITHUB_OUTPUT ?? 'not set'}): ${message(error)} — ` +
+      `cph-publish: could not write the step outputs to GITHUB_OUTPUT (${logSafe(env.GITHUB_OUTPUT ?? 'not set')}): ${logSafe(errorMessage(error))} — ` +
         'it must name a file the step can append to, as the runner sets it; the report file still has the result',
     );
     return false;

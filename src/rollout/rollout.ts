@@ -23,6 +23,7 @@ import {
 } from '../model/results.js';
 import * as fleetText from '../report/fleet.js';
 import { outcomeFailure, timeoutMessage } from '../report/log.js';
+import { errorMessage } from '../util/text.js';
 
 export interface RolloutPlan {
   /** The servers to push, in push order, each with its stage (1 … `of`). */
@@ -159,7 +160,7 @@ async function runStage(
 }
 
 /** Each server whose job ended (or still runs) takes the job's state; a failed job its code and message. */
-export function applyOutcomes(
+function applyOutcomes(
   results: ServerResult[],
   outcomes: ReadonlyMap<string, JobOutcome>,
   redact: (text: string) => string,
@@ -193,6 +194,6 @@ function stopReason(error: unknown, inPush: boolean, plan: RolloutPlan, deps: Ro
   if (error instanceof CancelledError || deps.signal.aborted) return 'the run was cancelled';
   if (error instanceof WaitTimeoutError)
     return fleetText.timeoutReason(error.running, plan.waitTimeoutSeconds);
-  const message = deps.redact(error instanceof Error ? error.message : String(error));
+  const message = deps.redact(errorMessage(error));
   return inPush ? `a PushShareFiles call failed: ${message}` : message;
 }

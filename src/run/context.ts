@@ -3,13 +3,13 @@
  * report, log groups. `@actions/core` is fine here: this is the edge the pipeline runs at.
  */
 import * as core from '@actions/core';
-import { InputError } from '../errors.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry.js';
+import type { RetryPolicy } from '../http/retry.js';
 import { createDispatcher } from '../http/transport.js';
 import type { UnsignedContext } from '../huawei/unsigned.js';
 import type { Config } from '../inputs/index.js';
 import type { RunReport } from '../model/results.js';
 import type { Redactor } from '../redact.js';
+import { logSafe } from '../util/text.js';
 import { VERSION } from '../version.js';
 
 export interface Tuning {
@@ -26,7 +26,7 @@ export function clientContext(tuning: Tuning): UnsignedContext {
     redactor: tuning.redactor,
     timeoutMs: tuning.timeoutMs,
     retry: tuning.retry,
-    log: (message) => core.info(message),
+    log: (message) => core.info(logSafe(message)),
     userAgent: `cph-publish/${VERSION}`,
   };
 }

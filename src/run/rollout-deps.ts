@@ -2,13 +2,14 @@
 import * as core from '@actions/core';
 import { sleep } from '../http/retry.js';
 import type { ClientContext } from '../huawei/context.js';
-import { type CphTarget, listJobs, showJob } from '../huawei/cph.js';
+import { CphClient, type CphTarget } from '../huawei/cph.js';
 import type { Config } from '../inputs/index.js';
 import { pushInBatches } from '../jobs/push.js';
 import { type TrackedJob, type WaitResult, waitForJobs } from '../jobs/wait.js';
 import * as fleetText from '../report/fleet.js';
 import * as text from '../report/log.js';
 import type { RolloutDeps } from '../rollout/rollout.js';
+import { logSafe, plural } from '../util/text.js';
 import { group } from './context.js';
 
 export function cphRolloutDeps(
@@ -38,7 +39,7 @@ export function cphRolloutDeps(
           group(fleetText.stageGroup('Wait', stage.number, stage.of), () => follow(ctx, target, config, jobs))
       : undefined,
     signal,
-    warn: (line) => core.warning(line),
+    warn: (line) => core.warning(logSafe(ctx.redactor.redact(line))),
     redact: (value) => ctx.redactor.redact(value),
   };
 }
@@ -50,21 +51,22 @@ async function follow(
   config: Config,
   tracked: TrackedJob[],
 ): Promise<WaitResult> {
+  const cph = new CphClient(ctx, target);
   let lastLine = '';
   let lastLogAt = 0;
   const started = Date.now();
   core.info(
-    `Waiting for ${text.plural(tracked.length, 'job')} (every ${config.pollIntervalSeconds} s, at most ${config.waitTimeoutSeconds} s)`,
+    `Waiting for ${plural(tracked.length, 'job')} (every ${config.pollIntervalSeconds} s, at most ${config.waitTimeoutSeconds} s)`,
   );
   return waitForJobs(
     tracked,
     { pollIntervalMs: config.pollIntervalSeconds * 1000, timeoutMs: config.waitTimeoutSeconds * 1000 },
     {
-      listJobs: (page) => listJobs(ctx, target, page),
-      showJob: (jobId, deadline) => showJob(ctx, target, jobId, { deadline }),
+      listJobs: (page) => cph.listJobs(page, { deadline: page.deadline }),
+      showJob: (jobId, deadline) => cph.showJob(jobId, { deadline }),
       sleep: (ms) => sleep(ms, ctx.signal),
       now: () => Date.now(),
-      warn: (message) => core.warning(ctx.redactor.redact(message)),
+      warn: (message) => core.warning(logSafe(ctx.redactor.redact(message))),
       onRound: (counts) => {
         const line = text.waitCountsLine(counts);
         const now = Date.now();

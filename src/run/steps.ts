@@ -10,8 +10,8 @@ import { CancelledError, RunFailure, ServiceError } from '../errors.js';
 import { chooseFleet, type FleetChoice } from '../fleet/choose.js';
 import { planStages } from '../fleet/stages.js';
 import type { ClientContext } from '../huawei/context.js';
-import { type CphTarget, listCloudPhoneModels, listCloudPhoneServers } from '../huawei/cph.js';
-import { resolveProjectId } from '../huawei/iam.js';
+import { CphClient, type CphTarget } from '../huawei/cph.js';
+import { IamClient } from '../huawei/iam.js';
 import { ObsClient } from '../huawei/obs.js';
 import type { Config } from '../inputs/index.js';
 import { type PushTarget, type RunReport, type ServerResult, serverResult } from '../model/results.js';
@@ -19,6 +19,7 @@ import * as fleetText from '../report/fleet.js';
 import * as text from '../report/log.js';
 import { type FileScan, type ScanOptions, scanFile } from '../tar/scan.js';
 import { uploadFile } from '../upload/upload.js';
+import { errorMessage, logSafe } from '../util/text.js';
 import { clientContext, group, type Tuning } from './context.js';
 
 export async function inspectTar(config: Config, onEntry?: ScanOptions['onEntry']): Promise<FileScan> {
@@ -68,15 +69,16 @@ export async function signIn(config: Config, tuning: Tuning): Promise<ClientCont
       core.setSecret(value);
       tuning.redactor.add(value);
     },
-    log: (message) => core.info(message),
+    log: (message) => core.info(logSafe(message)),
   });
   await credentials.get(base.signal);
   return { ...base, credentials };
 }
 
-export async function projectTarget(ctx: ClientContext, config: Config): Promise<CphTarget> {
-  const projectId = config.projectId ?? (await resolveProjectId(ctx, config.iamEndpoint, config.region));
-  if (!config.projectId) core.info(`Project id of ${config.region}: ${projectId}`);
+async function projectTarget(ctx: ClientContext, config: Config): Promise<CphTarget> {
+  const projectId =
+    config.projectId ?? (await new IamClient(ctx, config.iamEndpoint).resolveProjectId(config.region));
+  if (!config.projectId) core.info(`Project id of ${logSafe(config.region)}: ${logSafe(projectId)}`);
   return { endpoint: config.cphEndpoint, projectId };
 }
 
@@ -105,11 +107,12 @@ export async function chooseServers(
   report: RunReport,
 ): Promise<FleetChoice> {
   const { include } = config.serverNames;
-  const listed = include.length || config.preflight ? await listCloudPhoneServers(ctx, target) : undefined;
+  const cph = new CphClient(ctx, target);
+  const listed = include.length || config.preflight ? await cph.listServers() : undefined;
   const check =
     config.preflight && listed
       ? {
-          models: await listCloudPhoneModels(ctx, target),
+          models: await cph.listPhoneModels(),
           where: { projectId: target.projectId, region: config.region },
         }
       : undefined;
@@ -146,7 +149,7 @@ export async function readyObject(
   report: RunReport,
 ): Promise<void> {
   const obs = new ObsClient(ctx, { endpoint: config.obsEndpoint, bucket: config.bucket });
-  const url = `obs://${config.bucket}/${config.objectPath}`;
+  const url = `obs://${logSafe(config.bucket)}/${logSafe(config.objectPath)}`;
   if (!config.file || !scan) {
     try {
       if (await obs.headObject(config.objectPath)) return;
@@ -154,8 +157,8 @@ export async function readyObject(
       if (!(error instanceof ServiceError && error.status === 403)) throw error;
       // Contract step 7: a refused HEAD does not stop the run; CPH reads the object with its own rights.
       core.warning(
-        `could not check that ${url} exists: ${ctx.redactor.redact(error.message)} — ` +
-          `${error.hint ? `${error.hint}; ` : ''}the credentials may lack obs:object:GetObject on it; ` +
+        `could not check that ${url} exists: ${logSafe(ctx.redactor.redact(error.message))} — ` +
+          `${error.hint ? `${logSafe(error.hint)}; ` : ''}the credentials may lack obs:object:GetObject on it; ` +
           'pushing anyway (CPH reads the object itself and reports a missing one per job)',
       );
       return;
@@ -179,8 +182,8 @@ export async function readyObject(
       },
       {
         progress: text.throttledProgress('Uploaded', (line) => core.info(line)),
-        log: (message) => core.info(message),
-        warn: (message) => core.warning(ctx.redactor.redact(message)),
+        log: (message) => core.info(logSafe(message)),
+        warn: (message) => core.warning(logSafe(ctx.redactor.redact(message))),
       },
     );
     core.info(text.uploadDoneLine(scan.size, uploaded));
@@ -189,7 +192,7 @@ export async function readyObject(
     report.uploadFailure =
       error instanceof CancelledError
         ? 'the upload was cancelled'
-        : `the upload failed: ${ctx.redactor.redact(error instanceof Error ? error.message : String(error))}`;
+        : `the upload failed: ${ctx.redactor.redact(errorMessage(error))}`;
     throw error;
   });
   report.uploaded = result.uploaded;
@@ -203,7 +206,7 @@ export function notPushed(
   report: RunReport,
   ctx: ClientContext,
 ): ServerResult[] {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const why =
     error instanceof CancelledError || ctx.signal?.aborted
       ? 'not pushed: the run was cancelled'

@@ -5,6 +5,8 @@
  * `policy.ts` judges what it finds.
  */
 
+import { plural } from '../util/text.js';
+
 export const BLOCK = 512;
 
 export type TarEntryType =
@@ -253,7 +255,7 @@ export function notATarReason(head: Buffer, fileSize: number): string {
   if (compressed)
     return `not a tar archive: the file is ${compressed}-compressed; pass the uncompressed .tar`;
   if (fileSize < BLOCK) {
-    return `not a tar archive: the file is only ${fileSize} bytes, shorter than one tar header`;
+    return `not a tar archive: the file is only ${plural(fileSize, 'byte')}, shorter than one tar header`;
   }
   return 'not a tar archive: the first 512 bytes are not a tar header';
 }

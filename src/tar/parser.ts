@@ -1,9 +1,9 @@
 /**
  * A push-style tar parser: bytes in, archive members and structural problems out.
  *
- * The upload scan reads the file exactly once and feeds every chunk to this parser, the
- * whole-file MD5 and the current part's MD5 at the same time, so entry bodies are skipped by
- * arithmetic, never copied through another stream. Only the current 512-byte header and the
+ * The upload scan (`scan.ts`) reads the file exactly once and feeds every chunk to this parser and
+ * to the whole-file SHA-256 at the same time (the parts' SHA-256s run on a worker thread,
+ * `part-digests.ts`), so entry bodies are skipped by arithmetic, never copied through another stream. Only the current 512-byte header and the
  * current extended record (pax / GNU long name, capped) are ever held in memory.
  *
  * It judges only what it must to keep its place in the archive: where tar programs disagree on
@@ -13,6 +13,7 @@
  * `policy.ts`'s question.
  */
 
+import { plural } from '../util/text.js';
 import {
   BLOCK,
   carriesData,
@@ -213,7 +214,7 @@ export class TarParser {
         if (this.offset < body.dataEnd) {
           this.fail(
             body.entry,
-            `truncated archive: the file ends ${bytes(body.dataEnd - this.offset)} before the end of ${body.owner}'s data`,
+            `truncated archive: the file ends ${plural(body.dataEnd - this.offset, 'byte')} before the end of ${body.owner}'s data`,
             'truncated',
           );
         } else {
@@ -327,7 +328,7 @@ export class TarParser {
     if (size > 0 && !carriesData(type)) {
       this.fail(
         path,
-        `${describeType(type)} entry with a non-zero size (${size} bytes): tar programs disagree on whether data follows it, so the rest of the archive cannot be checked reliably`,
+        `${describeType(type)} entry with a non-zero size (${plural(size, 'byte')}): tar programs disagree on whether data follows it, so the rest of the archive cannot be checked reliably`,
         'bad-header',
       );
       return;
@@ -449,10 +450,6 @@ function describeRecord(kind: RecordKind): string {
     case 'long-link':
       return 'GNU long link record';
   }
-}
-
-function bytes(n: number): string {
-  return n === 1 ? '1 byte' : `${n} bytes`;
 }
 
 function truncateForMessage(s: string): string {

@@ -1,5 +1,7 @@
 /** What is wrong with a tar, and the one line that tells the user so. */
 
+import { plural } from '../util/text.js';
+
 export type TarProblemCode =
   | 'not-a-tar'
   | 'bad-checksum'
@@ -45,7 +47,7 @@ export function formatTarProblems(file: string, problems: TarProblem[], omitted:
   const more = omitted > 0 ? `; … and ${omitted} more` : '';
   const hints = hintsFor(problems);
   return (
-    `file '${file}' is not a safe tar for CPH: ${total} problem${total === 1 ? '' : 's'}, ` +
+    `file '${file}' is not a safe tar for CPH: ${plural(total, 'problem')}, ` +
     `${total === 1 ? '' : 'first: '}${listed.join('; ')}${more}.${hints.length ? ` ${hints.join(' ')}` : ''}`
   );
 }

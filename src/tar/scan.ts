@@ -11,6 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { plural } from '../util/text.js';
 import { TarInspector, type TarInspectorOptions, type TarReport, throwIfProblems } from './inspect.js';
 import {
   hashPartsInWorker,
@@ -115,7 +116,7 @@ export async function scanFile(path: string, options: ScanOptions): Promise<File
     });
     if (bytesRead !== size) {
       throw new Error(
-        `file '${path}' changed while it was being read (${size} bytes expected, ${bytesRead} read)`,
+        `file '${path}' changed while it was being read (${plural(size, 'byte')} expected, ${bytesRead} read)`,
       );
     }
 

@@ -16,6 +16,7 @@
  */
 import { ServiceError } from '../errors.js';
 import type { ListedUpload, ObsClient } from '../huawei/obs.js';
+import { errorMessage } from '../util/text.js';
 
 /** `Date` has whole seconds; a second more for the time between OBS's clock and ours. */
 const CLOCK_MARGIN_MS = 2000;
@@ -57,7 +58,7 @@ export async function abortStrayUploads(
     const denied = error instanceof ServiceError && error.status === 403;
     events.warn?.(
       `InitiateMultipartUpload was sent more than once for ${query.key}, and the extra uploads it may have ` +
-        `opened could not be listed: ${message(error)}. ` +
+        `opened could not be listed: ${errorMessage(error)}. ` +
         (denied
           ? 'Grant obs:bucket:ListBucketMultipartUploads on the bucket so that the action can clean them up; '
           : '') +
@@ -73,13 +74,9 @@ export async function abortStrayUploads(
       );
     } catch (error) {
       events.warn?.(
-        `could not abort the extra multipart upload ${stray.uploadId} of ${stray.key}: ${message(error)}; ` +
+        `could not abort the extra multipart upload ${stray.uploadId} of ${stray.key}: ${errorMessage(error)}; ` +
           'its parts stay in the bucket until a lifecycle rule or a manual abort removes them',
       );
     }
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

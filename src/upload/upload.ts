@@ -10,6 +10,7 @@ import { ServiceError } from '../errors.js';
 import type { ObsClient, ObsObjectInfo } from '../huawei/obs.js';
 import type { FileScan } from '../tar/scan.js';
 import { AdjustableLimit, mapPool } from '../util/pool.js';
+import { errorMessage, plural } from '../util/text.js';
 import { abortable, CLEANUP_GRACE_MS, cancelledError, cleanupSignal } from './cancel.js';
 import { AUTO_START, AutoConcurrency, type AutoTiming } from './concurrency.js';
 import { abortStrayUploads } from './strays.js';
@@ -276,7 +277,7 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
   return { uploaded: true, multipart, parts: scan.parts.length, seconds: elapsed(), peakInFlight };
 }
 
-const partsText = (n: number) => `${n} ${n === 1 ? 'part' : 'parts'}`;
+const partsText = (n: number) => plural(n, 'part');
 
 /**
  * The client for clean-up requests: the run's cancellation does not stop them, but once it has
@@ -303,7 +304,7 @@ async function abortUpload(obs: ObsClient, key: string, uploadId: string, events
     events.log?.(`Aborted multipart upload ${uploadId}; nothing was left in the bucket.`);
   } catch (abortError) {
     events.warn?.(
-      `could not abort multipart upload ${uploadId} of ${key}: ${abortError instanceof Error ? abortError.message : String(abortError)}; ` +
+      `could not abort multipart upload ${uploadId} of ${key}: ${errorMessage(abortError)}; ` +
         'its parts stay in the bucket until a lifecycle rule or a manual abort removes them',
     );
   }

@@ -64,6 +64,30 @@ export function logSafe(text: string): string {
 }
 
 /**
+ * The most server ids one log line or message lists: the contract says none lists more than 20. A
+ * fleet has thousands of servers and one line with all of them is megabytes long; the complete
+ * lists are in the outputs and the report file.
+ */
+export const MAX_IDS_PER_LINE = 20;
+
+/**
+ * Ids (or entries naming them) in one line: at most `max`, then "… and N more". Every line that
+ * lists ids goes through here. Each shown item is escaped with `each`: `logSafe` by default, as
+ * ids chosen by name come from the service; items quoted already (with `show`) pass `asQuoted`.
+ */
+export function listIds(
+  items: readonly string[],
+  max = MAX_IDS_PER_LINE,
+  each: (item: string) => string = logSafe,
+): string {
+  const shown = items.slice(0, max).map(each).join(', ');
+  return items.length <= max ? shown : `${shown} … and ${items.length - max} more`;
+}
+
+/** For `listIds`: items that are already quoted and escaped, shown as they are. */
+export const asQuoted = (item: string): string => item;
+
+/**
  * A value a user gave, quoted for a message about it: every character outside printable ASCII
  * escaped (so a stray non-breaking space or homoglyph shows), cut to `max` characters.
  */

@@ -1,7 +1,7 @@
 /** IamClient's project lookup against the emulator: exactly one project of the region, or a clear error. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ServiceError } from '../../src/errors.js';
-import { IamClient, resolveProjectId } from '../../src/huawei/iam.js';
+import { IamClient } from '../../src/huawei/iam.js';
 import { DEFAULT_PROJECT_ID, DEFAULT_REGION, type Emulator, startEmulator } from '../emulator/index.js';
 import { type TestContext, testContext } from '../helpers/client-context.js';
 
@@ -31,7 +31,9 @@ async function lookupFailure(): Promise<ServiceError> {
 
 describe('resolveProjectId', () => {
   it('finds the one project named after the region, signed', async () => {
-    expect(await resolveProjectId(test.ctx, new URL(emu.url), DEFAULT_REGION)).toBe(DEFAULT_PROJECT_ID);
+    expect(await new IamClient(test.ctx, new URL(emu.url)).resolveProjectId(DEFAULT_REGION)).toBe(
+      DEFAULT_PROJECT_ID,
+    );
     const [sent] = emu.requestsFor('ListProjects');
     expect([sent?.query.name, sent?.authOk]).toEqual([DEFAULT_REGION, true]);
   });

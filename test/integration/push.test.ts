@@ -5,8 +5,9 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CancelledError, ServiceError } from '../../src/errors.js';
-import { CphClient, type CphTarget, listJobs, showJob } from '../../src/huawei/cph.js';
-import { type BatchEvent, type PushTarget, pushInBatches } from '../../src/jobs/push.js';
+import { CphClient, type CphTarget } from '../../src/huawei/cph.js';
+import { type BatchEvent, pushInBatches } from '../../src/jobs/push.js';
+import type { PushTarget } from '../../src/model/results.js';
 import {
   apigError,
   DEFAULT_BUCKET,
@@ -205,7 +206,7 @@ describe('pushInBatches', () => {
 
 describe('ListJobs and ShowJob', () => {
   it('ShowJob of an unknown job fails with CPH’s code and request id', async () => {
-    const error = await showJob(test.ctx, target, 'f'.repeat(32)).then(
+    const error = await new CphClient(test.ctx, target).showJob('f'.repeat(32)).then(
       () => undefined,
       (e: unknown) => e as ServiceError,
     );
@@ -218,7 +219,11 @@ describe('ListJobs and ShowJob', () => {
 
   it('ListJobs by request ids returns the jobs as they stand', async () => {
     const outcome = await push(2, 2);
-    const jobs = await listJobs(test.ctx, target, { requestIds: outcome.requestIds, offset: 0, limit: 100 });
+    const jobs = await new CphClient(test.ctx, target).listJobs({
+      requestIds: outcome.requestIds,
+      offset: 0,
+      limit: 100,
+    });
     expect(jobs.map((j) => [j.job_id, j.server_id, j.status])).toEqual(
       emu.cph.jobs.map((j) => [j.jobId, j.serverId, 1]),
     );
@@ -231,10 +236,12 @@ describe('ListJobs and ShowJob', () => {
     };
     emu.faults.add({ op: 'ListJobs', times: 2, action: throttled });
     const page = { requestIds: ['r1'], offset: 0, limit: 100 };
-    const error = await listJobs(test.ctx, target, { ...page, deadline: Date.now() + 20_000 }).then(
-      () => undefined,
-      (e: unknown) => e as ServiceError,
-    );
+    const error = await new CphClient(test.ctx, target)
+      .listJobs(page, { deadline: Date.now() + 20_000 })
+      .then(
+        () => undefined,
+        (e: unknown) => e as ServiceError,
+      );
     expect([error?.status, error?.code]).toEqual([429, 'APIG.0308']);
     expect(test.sleeps).toEqual([]);
     expect(emu.requestsFor('ListJobs')).toHaveLength(1);

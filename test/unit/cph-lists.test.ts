@@ -5,12 +5,7 @@ import { ServiceError } from '../../src/errors.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
 import { createDispatcher } from '../../src/http/transport.js';
 import type { ClientContext } from '../../src/huawei/context.js';
-import {
-  CphClient,
-  type CphTarget,
-  listCloudPhoneModels,
-  listCloudPhoneServers,
-} from '../../src/huawei/cph.js';
+import { CphClient, type CphTarget } from '../../src/huawei/cph.js';
 import { Redactor } from '../../src/redact.js';
 import {
   apigError,
@@ -53,7 +48,7 @@ describe('listCloudPhoneServers', () => {
     [250, 3],
   ])('%i servers take %i calls, stopping at count', async (n, calls) => {
     emu.servers.push(...makeFleet('p', n, { 1: { status: 10 } }));
-    const servers = await listCloudPhoneServers(ctx, target);
+    const servers = await new CphClient(ctx, target).listServers();
     expect(servers.map((s) => s.id)).toEqual(emu.servers.map((s) => s.server_id));
     if (n > 1)
       expect(servers[1]).toEqual({
@@ -69,7 +64,7 @@ describe('listCloudPhoneServers', () => {
 
   it('a 403 names cph:servers:list and preflight: false, with the code and request id', async () => {
     emu.faults.add({ op: 'ListCloudPhoneServers', action: apigError(403, 'CPS.0004', 'Forbidden.') });
-    const error = await listCloudPhoneServers(ctx, target).catch((e: unknown) => e);
+    const error = await new CphClient(ctx, target).listServers().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceError);
     const e = error as ServiceError;
     expect([e.status, e.code, e.operation]).toEqual([403, 'CPS.0004', 'ListCloudPhoneServers']);
@@ -84,7 +79,7 @@ describe('listCloudPhoneModels', () => {
   it('reads every page while pages come back full', async () => {
     const many = Array.from({ length: 130 }, (_, i) => ({ phone_model_name: `m${i}`, extend_spec: '{}' }));
     emu.phoneModels.push(...PHONE_MODELS, ...many);
-    const models = await listCloudPhoneModels(ctx, target);
+    const models = await new CphClient(ctx, target).listPhoneModels();
     expect(models).toHaveLength(134);
     expect(models.slice(0, 4)).toEqual([
       { name: 'cph.shared.s1', extendSpec: '{"max_share_disk_size_g":64,"cpu":"4"}' },
@@ -97,7 +92,7 @@ describe('listCloudPhoneModels', () => {
 
   it('one call for a project with few models', async () => {
     emu.phoneModels.push(...PHONE_MODELS);
-    await listCloudPhoneModels(ctx, target);
+    await new CphClient(ctx, target).listPhoneModels();
     expect(emu.requestsFor('ListCloudPhoneModels')).toHaveLength(1);
   });
 });
@@ -118,7 +113,7 @@ describe('a list that comes back short (issue 19)', () => {
     // The first page is real; the second comes back empty twice, then whole.
     emu.faults.add({ op: 'ListCloudPhoneServers', times: 1, action: { kind: 'delay', ms: 0 } });
     emu.faults.add({ op: 'ListCloudPhoneServers', times: 2, action: shortPage('servers', { count: 250 }) });
-    const servers = await listCloudPhoneServers(ctx, target);
+    const servers = await new CphClient(ctx, target).listServers();
     expect(servers).toHaveLength(250);
     expect(servers.map((s) => s.id)).toEqual(emu.servers.map((s) => s.server_id));
     expect(emu.requestsFor('ListCloudPhoneServers').map((r) => r.query.offset)).toEqual([
@@ -138,7 +133,7 @@ describe('a list that comes back short (issue 19)', () => {
       times: Number.POSITIVE_INFINITY,
       action: shortPage('servers', { count: 3022 }),
     });
-    const error = await failure(listCloudPhoneServers(ctx, target));
+    const error = await failure(new CphClient(ctx, target).listServers());
     expect(error.operation).toBe('ListCloudPhoneServers');
     expect(error.detail).toBe(
       'the list came back short: 100 of 3022 servers collected, the page at offset 100 had 0',
@@ -157,7 +152,7 @@ describe('a list that comes back short (issue 19)', () => {
       times: Number.POSITIVE_INFINITY,
       action: shortPage('servers', { count: 31, entries }),
     });
-    const error = await failure(listCloudPhoneServers(ctx, target));
+    const error = await failure(new CphClient(ctx, target).listServers());
     expect(error.detail).toBe(
       'the list came back short: 30 of 31 servers collected, the page at offset 0 had 30',
     );
@@ -171,7 +166,7 @@ describe('a list that comes back short (issue 19)', () => {
         entries: [{ server_id: 's-1', server_name: 'a' }, { server_id: 7 }],
       }),
     });
-    const error = await failure(listCloudPhoneServers(ctx, target));
+    const error = await failure(new CphClient(ctx, target).listServers());
     expect(error.detail).toBe('unexpected answer: servers[1] has no server_id');
     expect(error.requestId).toMatch(/^[0-9a-f]{32}$/);
     expect(error.hint).toBe(
@@ -181,7 +176,7 @@ describe('a list that comes back short (issue 19)', () => {
 
   it('an answer without count fails: there is no knowing the list is whole', async () => {
     emu.faults.add({ op: 'ListCloudPhoneServers', action: shortPage('servers', { entries: [] }) });
-    const error = await failure(listCloudPhoneServers(ctx, target));
+    const error = await failure(new CphClient(ctx, target).listServers());
     expect(error.detail).toBe('unexpected answer: no count');
   });
 
@@ -190,7 +185,7 @@ describe('a list that comes back short (issue 19)', () => {
       op: 'ListCloudPhoneModels',
       action: shortPage('phone_models', { entries: [{ phone_model_name: 'm1' }, { extend_spec: '{}' }] }),
     });
-    const error = await failure(listCloudPhoneModels(ctx, target));
+    const error = await failure(new CphClient(ctx, target).listPhoneModels());
     expect([error.operation, error.detail]).toEqual([
       'ListCloudPhoneModels',
       'unexpected answer: phone_models[1] has no phone_model_name',

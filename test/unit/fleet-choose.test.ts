@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chooseServers, globToRegExp } from '../../src/fleet/choose.js';
-import type { FleetServer } from '../../src/fleet/servers.js';
+import type { FleetServer } from '../../src/huawei/types.js';
 
 const server = (id: string, name: string): FleetServer => ({ id, name, status: 5, phoneModel: 'm' });
 

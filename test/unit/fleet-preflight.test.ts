@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { preflight } from '../../src/fleet/preflight.js';
-import {
-  type ChosenServer,
-  describeState,
-  type FleetServer,
-  type PhoneModel,
-} from '../../src/fleet/servers.js';
+import { type ChosenServer, describeState } from '../../src/fleet/servers.js';
+import type { FleetServer, PhoneModel } from '../../src/huawei/types.js';
 import { unknownStorageWarning } from '../../src/report/fleet.js';
 
 const where = { projectId: 'p0123', region: 'cn-east-3' };

@@ -9,7 +9,8 @@ import {
 import { needsRenewal, renewAt, renewalMarginMs } from '../../src/auth/renewal.js';
 import { ServiceError, SignInError } from '../../src/errors.js';
 import { createDispatcher } from '../../src/http/transport.js';
-import { iamError, type UnsignedContext } from '../../src/huawei/unsigned.js';
+import { readErrorBody } from '../../src/huawei/request.js';
+import type { UnsignedContext } from '../../src/huawei/unsigned.js';
 import { Redactor } from '../../src/redact.js';
 import { type Emulator, keystoneError, startEmulator } from '../emulator/index.js';
 
@@ -63,7 +64,7 @@ describe('decodeIdTokenClaims', () => {
   });
 });
 
-describe('iamError', () => {
+describe("readErrorBody on IAM's error shapes", () => {
   it.each([
     [
       {
@@ -84,7 +85,12 @@ describe('iamError', () => {
     [undefined, {}],
     ['<html>', {}],
   ])('%j', (body, expected) => {
-    expect(iamError(body)).toEqual(expected);
+    const { code, message } = readErrorBody({
+      status: 0,
+      headers: {},
+      body: Buffer.from(JSON.stringify(body ?? null)),
+    });
+    expect({ code, message }).toEqual({ code: undefined, message: undefined, ...expected });
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeKey, objectUrl, usesPathStyle, xmlElements, xmlText } from '../../src/huawei/obs.js';
+import { encodeKey, objectUrl, usesPathStyle } from '../../src/huawei/obs.js';
+import { xmlElements, xmlText } from '../../src/huawei/request.js';
 import { Redactor } from '../../src/redact.js';
 
 describe('OBS addressing', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { escapeAndCut, escapeHtml, utf8Bytes } from '../../src/report/html.js';
-import { duplicatesLine, listIds, MAX_IDS_PER_LINE } from '../../src/report/log.js';
+import { duplicatesLine } from '../../src/report/log.js';
+import { listIds, MAX_IDS_PER_LINE } from '../../src/util/text.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `s${i + 1}`);
 

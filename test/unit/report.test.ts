@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RunReport, ServerResult } from '../../src/model/results.js';
+import { escapeHtml } from '../../src/report/html.js';
 import { buildOutputs } from '../../src/report/outputs.js';
-import { buildSummary, escapeHtml, headline, MAX_TABLE_ROWS } from '../../src/report/summary.js';
+import { buildSummary, headline } from '../../src/report/summary.js';
+import { MAX_TABLE_ROWS } from '../../src/report/summary-table.js';
 
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
   return {

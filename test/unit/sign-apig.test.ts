@@ -3,12 +3,12 @@ import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js
 import type { ICredential } from '@huaweicloud/huaweicloud-sdk-core/auth/ICredential.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Credentials } from '../../src/huawei/credentials.js';
 import {
   type ApigRequest,
   apigEncode,
   apigStringToSign,
   buildCanonicalRequest,
-  type Credentials,
   canonicalQuery,
   canonicalUri,
   formatSdkDate,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Credentials } from '../../src/huawei/sign-apig.js';
+import type { Credentials } from '../../src/huawei/credentials.js';
 import {
   isObsSubresource,
   type ObsSignInput,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseFleet } from '../../../src/fleet/choose.js';
-import type { FleetServer, PhoneModel } from '../../../src/fleet/servers.js';
 import { stageServers } from '../../../src/fleet/stages.js';
+import type { FleetServer, PhoneModel } from '../../../src/huawei/types.js';
 
 const SHARED = JSON.stringify({ max_share_disk_size_g: 10 });
 const models: PhoneModel[] = [

@@ -1,14 +1,7 @@
 /** The shared parsers of src/inputs/reader.ts, on plain strings. */
 import { describe, expect, it } from 'vitest';
-import {
-  baseUrl,
-  boolean,
-  matching,
-  optional,
-  show,
-  whole,
-  wholeNumber,
-} from '../../../src/inputs/reader.js';
+import { baseUrl, boolean, matching, optional, whole, wholeNumber } from '../../../src/inputs/reader.js';
+import { show } from '../../../src/util/text.js';
 
 describe('boolean', () => {
   it.each([

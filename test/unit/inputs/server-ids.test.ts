@@ -81,11 +81,12 @@ describe('parseServerIdsText', () => {
     );
   });
 
-  it('gives line numbers in multi-line text and lists at most five bad ids', () => {
-    const { message } = problemOf(() => parseServerIdsText('ok\na_1 a_2\na_3 a_4 a_5 a_6 a_7'));
-    expect(message).toMatch(/^7 invalid server ids: 'a_1' \(bad character '_', line 2\), 'a_2'/);
-    expect(message).toContain("'a_5' (bad character '_', line 3) and 2 more.");
-    expect(message).not.toContain('a_6');
+  it('gives line numbers in multi-line text and lists at most MAX_IDS_PER_LINE bad ids', () => {
+    const third = Array.from({ length: 20 }, (_, i) => `a_${i + 3}`).join(' ');
+    const { message } = problemOf(() => parseServerIdsText(`ok\na_1 a_2\n${third}`));
+    expect(message).toMatch(/^22 invalid server ids: 'a_1' \(bad character '_', line 2\), 'a_2'/);
+    expect(message).toContain("'a_20' (bad character '_', line 3) … and 2 more.");
+    expect(message).not.toContain('a_21');
   });
 
   it('makes invisible characters visible in the message', () => {
