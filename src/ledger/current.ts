@@ -4,6 +4,7 @@
  * current (`skip-current: false` pushes it anyway).
  */
 
+import { logSafe } from '../util/text.js';
 import { entryOf, type Ledger, type LedgerEntry } from './ledger.js';
 
 export interface CurrentServer {
@@ -48,15 +49,11 @@ export function splitCurrent(
 
 /**
  * Why a server is current, for the log: "holds obs-key (sha256 abcd…), pushed at … by run …". The
- * values come from the bucket: invisible characters are written as escapes, so a line cannot break.
+ * values come from the bucket: escaped like any outside text, so a line cannot break or start a command.
  */
 export function currentReason(entry: LedgerEntry): string {
   const { object, at, run, ref } = entry;
-  return visible(
+  return logSafe(
     `the ledger says it holds ${object} (SHA-256 ${entry.sha256.slice(0, 12)}…), pushed at ${at} by run ${run}${ref ? ` (${ref})` : ''}`,
   );
-}
-
-function visible(text: string): string {
-  return text.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }

@@ -11,6 +11,7 @@
 
 import { CancelledError, ServiceError } from '../errors.js';
 import type { JobOutcome, TrackedJob } from '../jobs/wait.js';
+import { plural } from '../util/text.js';
 import { entryOf, type Ledger } from './ledger.js';
 import type { Manifest } from './manifest.js';
 import { deleteCalls, type PruneSet, pruneSet } from './prune.js';
@@ -111,7 +112,7 @@ export async function pruneStage(input: PruneInput, deps: PruneDeps): Promise<Pr
   }
   for (const [sha256, count] of missingManifests) {
     deps.warn(
-      `prune: no manifest for bundle ${sha256}, which ${count === 1 ? '1 server' : `${count} servers`} held before: nothing of it can be deleted there (only paths left stale by earlier runs). It was published without \`file\`, or its manifest was removed from the bucket`,
+      `prune: no manifest for bundle ${sha256}, which ${plural(count, 'server')} held before: nothing of it can be deleted there (only paths left stale by earlier runs). It was published without \`file\`, or its manifest was removed from the bucket`,
     );
   }
   if (refused.size > 0) warnRefused([...refused].sort(), deps);
@@ -176,7 +177,7 @@ export async function pruneStage(input: PruneInput, deps: PruneDeps): Promise<Pr
   }
   if (failedCalls.length > 0) {
     deps.warn(
-      `prune: ${failedCalls.length === 1 ? '1 DeleteShareFiles call' : `${failedCalls.length} DeleteShareFiles calls`} failed; their paths stay in the ledger as stale and the next run with \`prune\` tries again: ${failedCalls[0]}`,
+      `prune: ${plural(failedCalls.length, 'DeleteShareFiles call')} failed; their paths stay in the ledger as stale and the next run with \`prune\` tries again: ${failedCalls[0]}`,
     );
   }
 
@@ -228,8 +229,4 @@ function warnRefused(paths: string[], deps: PruneDeps): void {
   deps.warn(
     `prune: DeleteShareFiles cannot delete ${plural(paths.length, 'path')} (it takes only A-Z a-z 0-9 . / - _ = and space, at most 4096 bytes): ${shown.join(', ')}${more > 0 ? ` … and ${more} more` : ''}; they stay in the ledger as stale — rename them in the bundle, or remove them from the phones another way`,
   );
-}
-
-function plural(n: number, one: string): string {
-  return `${n} ${n === 1 ? one : `${one}s`}`;
 }

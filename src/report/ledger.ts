@@ -4,15 +4,12 @@
  */
 
 import type { LedgerReport } from '../ledger/report.js';
+import { plural } from '../util/text.js';
 import { escapeHtml } from './html.js';
 
 const MAX_IDS = 20;
 /** Servers pushed by many runs: one line for each of the first few, then a count. */
 const MAX_REASON_LINES = 5;
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 function ids(list: readonly string[]): string {
   const shown = list.slice(0, MAX_IDS).join(', ');

@@ -45,9 +45,9 @@ describe('splitCurrent', () => {
     expect(split.toPush).toEqual(chosen.filter((id) => !current.includes(id)));
   });
 
-  it('writes invisible characters from the ledger as escapes, so the line cannot break', () => {
+  it('escapes what comes from the ledger, so the line can neither break nor start a command', () => {
     expect(currentReason({ ...entry(THIS), run: 'x\n::error::boom', ref: 'a\u2028b' })).toBe(
-      'the ledger says it holds releases/game.tar (SHA-256 c3c3c3c3c3c3…), pushed at 2026-12-03T10:00:00.000Z by run x\\u{a}::error::boom (a\\u{2028}b)',
+      'the ledger says it holds releases/game.tar (SHA-256 c3c3c3c3c3c3…), pushed at 2026-12-03T10:00:00.000Z by run x\\n:\\u{3a}error:\\u{3a}boom (a\\u{2028}b)',
     );
   });
 
