@@ -26,8 +26,12 @@ export interface AutoTiming {
   windowMs: number;
 }
 
-/** 150 ms warm-up + 450 ms window per level: 8 → 64 in under 2 s (it was 4 → 64 in 4 s). */
-export const DEFAULT_TIMING: AutoTiming = { warmupMs: 150, windowMs: 450 };
+/**
+ * 250 ms warm-up + 750 ms window per level: 8 → 64 in 3 s. Shorter is not safe: with 150 + 450 ms
+ * on the far model (2 MiB/s per connection) 8 parts "moved" 52.7 MiB/s, their socket buffers still
+ * filling at memory speed, so 16 looked slower and `auto` settled at 8 (bench/README.md).
+ */
+export const DEFAULT_TIMING: AutoTiming = { warmupMs: 250, windowMs: 750 };
 
 export interface LimitChange {
   limit: number;
