@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AUTO_MAX, AutoConcurrency } from '../../src/upload/concurrency.js';
+import { chunkBytesFor } from '../../src/upload/upload.js';
 
 const MiB = 1024 * 1024;
 const timing = { warmupMs: 500, windowMs: 1000 };
@@ -72,5 +73,18 @@ describe('AutoConcurrency', () => {
     const changes = drive((n) => n * 100, 60_000);
     expect(Math.max(...changes.map(([, limit]) => limit))).toBe(AUTO_MAX);
     expect(changes).toHaveLength(5);
+  });
+});
+
+describe('chunkBytesFor', () => {
+  it('reads 256 KiB chunks up to 32 parts in flight and 128 KiB above: 64 in flight hold 24 MiB of rings', () => {
+    expect([1, 8, 32, 33, 64].map(chunkBytesFor)).toEqual([
+      256 * 1024,
+      256 * 1024,
+      256 * 1024,
+      128 * 1024,
+      128 * 1024,
+    ]);
+    expect(64 * 3 * chunkBytesFor(64)).toBe(24 * MiB);
   });
 });
