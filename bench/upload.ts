@@ -291,11 +291,14 @@ function floorS(throttle: LinkThrottle | undefined, bytes: number): number | und
 }
 
 /**
- * `npx tsx bench/upload.ts models [sizeMiB=512]`: for each link model, the action's scan and
- * upload (bench/lib/upload-child.ts, `upload-concurrency: auto`) and esdk at its defaults, paired,
- * one run each: wall, CPU, peak RSS, the ratios to esdk and to the floor, and how `auto` moved.
+ * `npx tsx bench/upload.ts models [sizeMiB=512] [runs=1] [models=loopback,long,capped,far]`: for
+ * each link model, the action's scan and upload (bench/lib/upload-child.ts, `upload-concurrency:
+ * auto`) and esdk at its defaults, paired: each run measures both back to back, the order
+ * alternating from run to run so that the load of the shared machine hits both alike. Medians of
+ * wall, CPU, peak RSS, the ratios to esdk and to the floor, ours split in scan (tar check +
+ * SHA-256, before the Initiate) and upload, and how `auto` moved in the last run.
  */
-async function models(sizeMiB: number): Promise<void> {
+async function models(sizeMiB: number, runs: number, only: string[] | undefined): Promise<void> {
   const node = node24();
   const dir = mkdtempSync(join(tmpdir(), 'cph-upload-models-'));
   const emu = await startEmulator({ discardObjectData: true });
@@ -309,13 +312,15 @@ async function models(sizeMiB: number): Promise<void> {
       },
     );
     if (built.code !== 0) throw new Error(`ncc failed: ${built.stderr}`);
-    console.log(`link models: ${sizeMiB} MiB tar, ${nodeVersion(node)}; at the start: ${loadNote()}`);
+    console.log(
+      `link models: ${sizeMiB} MiB tar, ${plural(runs, 'run')} each, ${nodeVersion(node)}; at the start: ${loadNote()}`,
+    );
     const file = join(dir, 'bench.tar');
     const bytes = sizeMiB * MiB;
     await makeTar(file, bytes);
     await warm(file);
     const rows: string[][] = [];
-    for (const model of MODELS) {
+    for (const model of MODELS.filter((m) => !only || only.includes(m.name))) {
       emu.settings.throttle = model.throttle;
       const options = {
         server: emu.url,
@@ -324,39 +329,62 @@ async function models(sizeMiB: number): Promise<void> {
         bucket: BUCKET,
         file,
       };
-      const ours = await measure(
-        node,
-        [
-          join(child, 'index.js'),
-          JSON.stringify({ ...options, key: `m/${model.name}-a.tar`, concurrency: 'auto' }),
-        ],
-        { cwd: REPO_ROOT },
-      );
-      const esdk = await measure(
-        node,
-        [ESDK_CHILD, JSON.stringify({ ...options, key: `m/${model.name}-e.tar` })],
-        { cwd: REPO_ROOT },
-      );
-      const okA = ours.code === 0 && emu.obs.getObject(BUCKET, `m/${model.name}-a.tar`)?.size === bytes;
-      const okE = esdk.code === 0 && emu.obs.getObject(BUCKET, `m/${model.name}-e.tar`)?.size === bytes;
+      const runOurs = async (run: number) => {
+        const key = `m/${model.name}-${run}-a.tar`;
+        const m = await measure(
+          node,
+          [join(child, 'index.js'), JSON.stringify({ ...options, key, concurrency: 'auto' })],
+          { cwd: REPO_ROOT },
+        );
+        const ok = m.code === 0 && emu.obs.getObject(BUCKET, key)?.size === bytes;
+        if (!ok) console.error(m.stdout.slice(-2000), m.stderr.slice(-2000));
+        const last = JSON.parse(m.stdout.trim().split('\n').at(-1) || '{}') as { scanS?: number };
+        return { m, ok, scanS: last.scanS ?? Number.NaN };
+      };
+      const runEsdkModel = async (run: number) => {
+        const key = `m/${model.name}-${run}-e.tar`;
+        const m = await measure(node, [ESDK_CHILD, JSON.stringify({ ...options, key })], { cwd: REPO_ROOT });
+        const ok = m.code === 0 && emu.obs.getObject(BUCKET, key)?.size === bytes;
+        if (!ok) console.error(m.stdout.slice(-2000), m.stderr.slice(-2000));
+        return { m, ok };
+      };
+      const ours: Array<Awaited<ReturnType<typeof runOurs>>> = [];
+      const esdk: Array<Awaited<ReturnType<typeof runEsdkModel>>> = [];
+      for (let run = 0; run < runs; run++) {
+        if (run % 2 === 0) {
+          ours.push(await runOurs(run));
+          esdk.push(await runEsdkModel(run));
+        } else {
+          esdk.push(await runEsdkModel(run));
+          ours.push(await runOurs(run));
+        }
+        const a = ours.at(-1)!;
+        const e = esdk.at(-1)!;
+        console.log(
+          `  ${model.name} run ${run + 1}: ours ${fixed(a.m.wallMs / 1000, 2)} s (scan ${fixed(a.scanS, 2)} s), esdk ${fixed(e.m.wallMs / 1000, 2)} s → ${fixed(a.m.wallMs / e.m.wallMs, 2)}×`,
+        );
+      }
+      const med = median;
+      const wall = med(ours.map((r) => r.m.wallMs)) / 1000;
+      const esdkWall = med(esdk.map((r) => r.m.wallMs)) / 1000;
       const floor = floorS(model.throttle, bytes);
-      const wall = ours.wallMs / 1000;
+      const okA = ours.every((r) => r.ok);
+      const okE = esdk.every((r) => r.ok);
       rows.push([
         model.name,
         `${fixed(wall, 2)} s${okA ? '' : ' FAILED'}`,
-        `${fixed(ours.cpuMs / 1000, 2)} s`,
-        `${fixed(ours.peakRssMiB)} MiB`,
-        `${fixed(esdk.wallMs / 1000, 2)} s${okE ? '' : ' FAILED'}`,
-        `${fixed(esdk.cpuMs / 1000, 2)} s`,
-        `${fixed(esdk.peakRssMiB)} MiB`,
-        `${fixed(wall / (esdk.wallMs / 1000), 2)}×`,
+        `${fixed(med(ours.map((r) => r.scanS)), 2)} s`,
+        `${fixed(med(ours.map((r) => r.m.cpuMs)) / 1000, 2)} s`,
+        `${fixed(med(ours.map((r) => r.m.peakRssMiB)))} MiB`,
+        `${fixed(esdkWall, 2)} s${okE ? '' : ' FAILED'}`,
+        `${fixed(med(esdk.map((r) => r.m.cpuMs)) / 1000, 2)} s`,
+        `${fixed(med(esdk.map((r) => r.m.peakRssMiB)))} MiB`,
+        `${fixed(med(ours.map((r, i) => r.m.wallMs / (esdk[i]?.m.wallMs ?? Number.NaN))), 2)}×`,
         floor ? `${fixed(wall / floor, 2)}× (${fixed(floor, 1)} s)` : '–',
       ]);
-      console.log(`  ${model.name}: how auto moved`);
-      for (const line of ours.stdout.split('\n').filter((l) => / Upload: /.test(l)))
+      console.log(`  ${model.name}: how auto moved (last run)`);
+      for (const line of (ours.at(-1)?.m.stdout ?? '').split('\n').filter((l) => / Upload: /.test(l)))
         console.log(`    ${line}`);
-      if (!okA) console.error(ours.stdout.slice(-2000), ours.stderr.slice(-2000));
-      if (!okE) console.error(esdk.stdout.slice(-2000), esdk.stderr.slice(-2000));
     }
     console.log(`at the end: ${loadNote()}`);
     console.log(
@@ -364,6 +392,7 @@ async function models(sizeMiB: number): Promise<void> {
         [
           'link',
           'ours wall',
+          'ours scan',
           'ours CPU',
           'ours RSS',
           'esdk wall',
@@ -382,8 +411,11 @@ async function models(sizeMiB: number): Promise<void> {
   }
 }
 
+const plural = (n: number, word: string) => `${n} ${n === 1 ? word : `${word}s`}`;
+
 async function main(): Promise<void> {
-  if (process.argv[2] === 'models') return models(Number(process.argv[3] ?? 512));
+  if (process.argv[2] === 'models')
+    return models(Number(process.argv[3] ?? 512), Number(process.argv[4] ?? 1), process.argv[5]?.split(','));
   const runs = Number(process.argv[2] ?? 3);
   const sizeMiB = Number(process.argv[3] ?? 1024);
   const bigMiB = Number(process.argv[4] ?? 4096);

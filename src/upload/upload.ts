@@ -54,7 +54,17 @@ export interface UploadEvents {
   warn?(message: string): void;
 }
 
-const CHUNK_BYTES = 128 * 1024;
+/**
+ * Read size per chunk of a body: 256 KiB while at most 32 parts are in flight, 128 KiB above, so
+ * 64 parts in flight still hold 24 MiB of rings. On loopback (CPU-bound, 512 MiB, 2 paired runs on a loaded
+ * machine) 256 KiB took the upload's CPU from 1.28× esdk's to 1.15× (half the reads and writes) for
+ * +12 MiB peak RSS; 1 MiB saved no more CPU and took the peak RSS to 194 MiB (bench/README.md).
+ */
+const CHUNK_BYTES = 256 * 1024;
+const SMALL_CHUNK_BYTES = 128 * 1024;
+const SMALL_CHUNKS_ABOVE = 32;
+export const chunkBytesFor = (inFlight: number): number =>
+  inFlight > SMALL_CHUNKS_ABOVE ? SMALL_CHUNK_BYTES : CHUNK_BYTES;
 /**
  * Buffers per body, reused in turn. undici asks for the next chunk only once the
  * socket has taken the previous one below its high-water mark (it awaits 'drain'
@@ -71,15 +81,16 @@ const RING_SIZE = 3;
  * A read stream allocates a fresh buffer for every chunk (1,024 per GiB) and
  * fresh buffers per part still make 3 GiB of garbage per GiB sent; either way
  * it piles up to 60-70 MiB before a collection (bench/upload.ts). Reused rings
- * keep the upload's memory flat: parts in flight × RING_SIZE × 128 KiB (6 MiB at 16). Smaller chunks
- * cost nothing in speed here and took the 1 GiB upload's peak RSS from 100.6 to 98.9 MiB.
+ * keep the upload's memory flat: parts in flight × RING_SIZE × `chunkBytesFor(parts in flight)`
+ * (12 MiB at 16, 24 MiB at 64). A ring of the other size coming back is let go.
  */
 class RingPool {
   private readonly free: Buffer[][] = [];
 
-  async lend<T>(use: (ring: Buffer[]) => Promise<T>): Promise<T> {
-    const ring =
-      this.free.pop() ?? Array.from({ length: RING_SIZE }, () => Buffer.allocUnsafeSlow(CHUNK_BYTES));
+  async lend<T>(chunkBytes: number, use: (ring: Buffer[]) => Promise<T>): Promise<T> {
+    let ring = this.free.pop();
+    while (ring && ring[0]?.length !== chunkBytes) ring = this.free.pop();
+    ring ??= Array.from({ length: RING_SIZE }, () => Buffer.allocUnsafeSlow(chunkBytes));
     try {
       return await use(ring);
     } finally {
@@ -204,7 +215,7 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
   });
 
   if (!multipart) {
-    await rings.lend((ring) => {
+    await rings.lend(CHUNK_BYTES, (ring) => {
       const body = progress.opener(path, { offset: 0, length: scan.size }, ring);
       // The whole file's SHA-256 is the body's digest too: OBS checks every byte against it.
       const object = { body: body.open, length: scan.size, sha256Hex: scan.sha256Hex, headers };
@@ -233,7 +244,7 @@ async function upload(obs: ObsClient, request: UploadRequest, events: UploadEven
         const sha256Hex = await abortable(scan.partDigests.sha256Hex(part.partNumber), signal);
         peakInFlight = Math.max(peakInFlight, ++inFlight);
         return rings
-          .lend(async (ring) => {
+          .lend(chunkBytesFor(limit.value), async (ring) => {
             const body = progress.opener(path, part, ring);
             const { partNumber, length } = part;
             const etag = await obs.uploadPart(

@@ -143,7 +143,7 @@ describe('uploadFile', () => {
       expect(peakPartsInFlight()).toBeLessThanOrEqual(allowed);
       expect(recorded.logs[0]).toBe(
         concurrency === 'auto'
-          ? 'Upload: 4 parts in flight to start (upload-concurrency: auto)'
+          ? 'Upload: 8 parts in flight to start (upload-concurrency: auto)'
           : `Upload: ${concurrency} ${concurrency === 1 ? 'part' : 'parts'} in flight (upload-concurrency: ${concurrency})`,
       );
       const done = `Upload: at most ${result.peakInFlight} ${result.peakInFlight === 1 ? 'part' : 'parts'} in flight`;
