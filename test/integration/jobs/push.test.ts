@@ -203,6 +203,57 @@ describe('pushInBatches', () => {
   });
 });
 
+describe('pushInBatches reading the answer', () => {
+  it('an entry with neither job id nor error code, or with both, is rejected; the batch event counts them', async () => {
+    emu.faults.add({
+      op: 'PushShareFiles',
+      action: {
+        kind: 'status',
+        status: 200,
+        headers: { 'content-type': 'application/json;charset=UTF-8' },
+        body: JSON.stringify({
+          request_id: 'req-answer',
+          jobs: [
+            { server_id: 'srv-1', job_id: 'job-1' },
+            { server_id: 'srv-2' },
+            { server_id: 'srv-3', job_id: 'job-3', error_code: 'CPS.0005', error_msg: 'Phone not found.' },
+          ],
+        }),
+      },
+    });
+    const events: BatchEvent[] = [];
+    const outcome = await push(4, 4, (e) => events.push(e));
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.results.map((r) => [r.server_id, r.status, r.error_code, r.error_msg])).toEqual([
+      ['srv-1', 'submitted', null, null],
+      ['srv-2', 'rejected', null, 'no job id'],
+      ['srv-3', 'rejected', 'CPS.0005', 'Phone not found.'],
+      ['srv-4', 'rejected', null, 'PushShareFiles returned no job for this server'],
+    ]);
+    expect(outcome.tracked.map((t) => [t.serverId, t.jobId])).toEqual([['srv-1', 'job-1']]);
+    expect(events).toEqual([
+      { index: 0, of: 1, servers: 4, requestId: expect.any(String), started: 1, rejected: 3 },
+    ]);
+  });
+
+  it('cancelled before the first batch: nothing is sent, no batch is reported, every server is skipped', async () => {
+    const run = new AbortController();
+    const reason = new CancelledError('SIGTERM');
+    run.abort(reason);
+    test.ctx.signal = run.signal;
+    const events: BatchEvent[] = [];
+    const outcome = await push(3, 2, (e) => events.push(e));
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(0);
+    expect(events).toEqual([]);
+    expect(outcome.error).toBe(reason);
+    expect(outcome.results.map((r) => [r.server_id, r.status, r.error_msg])).toEqual([
+      ['srv-1', 'skipped', 'not pushed: the run was cancelled'],
+      ['srv-2', 'skipped', 'not pushed: the run was cancelled'],
+      ['srv-3', 'skipped', 'not pushed: the run was cancelled'],
+    ]);
+  });
+});
+
 describe('ListJobs and ShowJob', () => {
   it('ShowJob of an unknown job fails with CPH’s code and request id', async () => {
     const error = await showJob(test.ctx, target, 'f'.repeat(32)).then(

@@ -94,6 +94,31 @@ describe('preflight verdicts', () => {
     ]);
   });
 
+  it('takes an empty or blank extend_spec as none, and the first of a listed id or flavor twice', () => {
+    const specs: PhoneModel[] = [
+      { name: 'blank', extendSpec: '  \t' },
+      { name: 'nothing', extendSpec: '' },
+      // A flavor listed twice: the first entry counts (it has shared storage), not the second.
+      { name: 'twice', extendSpec: '{"max_share_disk_size_g": 8}' },
+      { name: 'twice', extendSpec: '{"cpu": 2}' },
+    ];
+    const servers: FleetServer[] = [
+      { id: 'b', name: 'n-b', status: 5, phoneModel: 'blank' },
+      { id: 'e', name: 'n-e', status: 5, phoneModel: 'nothing' },
+      { id: 't', name: 'n-t', status: 5, phoneModel: 'twice' },
+      // A server listed twice: the first entry counts (running), not the second (shut down).
+      { id: 'd', name: 'n-d', status: 5, phoneModel: 'twice' },
+      { id: 'd', name: 'n-d', status: 10, phoneModel: 'blank' },
+    ];
+    const chosen = ['b', 'e', 't', 'd'].map(given);
+    const { verdicts, unknownStorage } = preflight(chosen, servers, specs, where);
+    expect(verdicts).toEqual(chosen.map((server) => ({ server, verdict: 'push' })));
+    expect(unknownStorage.map(unknownStorageWarning)).toEqual([
+      'flavor blank has no extend_spec: cannot tell whether it has shared storage; pushing anyway to its 1 server (b)',
+      'flavor nothing has no extend_spec: cannot tell whether it has shared storage; pushing anyway to its 1 server (e)',
+    ]);
+  });
+
   it('pushes a server whose extend_spec is JSON but not an object, with the warning of an unreadable one', () => {
     const chosen = [given('jnull'), given('jnumber'), named('jstring'), named('jarray')];
     const { verdicts, unknownStorage } = preflight(chosen, fleet, models, where);

@@ -1,6 +1,6 @@
 /**
  * The safety policy on its own: members as plain values (what the parser reports), no bytes.
- * test/unit/tar-inspect.test.ts checks the same rules end to end through real archives.
+ * test/unit/tar/inspect.test.ts checks the same rules end to end through real archives.
  */
 import { describe, expect, it } from 'vitest';
 import type { TarEntryType } from '../../../src/tar/header.js';
