@@ -15,6 +15,7 @@ import {
 } from '../../../src/report/log.js';
 import { TarError } from '../../../src/tar/inspect.js';
 import type { FileScan } from '../../../src/tar/scan.js';
+import { server as resultOf, runReport } from '../../helpers/results.js';
 
 const MiB = 1024 * 1024;
 const SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -30,30 +31,13 @@ function scan(entries: number, topLevel: string[]): FileScan {
   } as unknown as FileScan;
 }
 
+/** Here every server has a job id, also a rejected one. */
 function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
-  return {
-    server_id: id,
-    server_name: null,
-    stage: 1,
-    job_id: `job-${id}`,
-    status,
-    error_code: null,
-    error_msg: null,
-    ...extra,
-  };
+  return resultOf(id, status, { job_id: `job-${id}`, ...extra });
 }
 
 function report(servers: ServerResult[], requestIds: string[] = ['req-1']): RunReport {
-  return {
-    projectId: 'p',
-    bucket: 'b',
-    objectPath: 'a.tar',
-    uploaded: true,
-    requestIds,
-    servers,
-    dryRun: false,
-    git: {},
-  };
+  return runReport(servers, { projectId: 'p', bucket: 'b', objectPath: 'a.tar', requestIds });
 }
 
 /** What the runner would read as a workflow command in a line, or as a second line. */

@@ -13,33 +13,15 @@ import {
   writeReportFile,
 } from '../../../src/report/report-file.js';
 import { VERSION } from '../../../src/version.js';
-
-function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
-  return {
-    server_id: id,
-    server_name: null,
-    stage: 1,
-    job_id: status === 'rejected' || status === 'skipped' ? null : `job-${id}`,
-    status,
-    error_code: null,
-    error_msg: null,
-    ...extra,
-  } as ServerResult;
-}
+import { runReport, server } from '../../helpers/results.js';
 
 function report(servers: ServerResult[], extra: Partial<RunReport> = {}): RunReport {
-  return {
-    projectId: '0123456789abcdef0123456789abcdef',
-    bucket: 'b-1',
-    objectPath: 'dir/app.tar',
-    uploaded: true,
+  return runReport(servers, {
     file: { size: 1024, sha256Hex: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
     requestIds: ['req-1', 'req-2'],
-    servers,
-    dryRun: false,
     git: { ref: 'refs/tags/v1', sha: 'abc', commitUrl: 'https://github.com/o/r/commit/abc' },
     ...extra,
-  } as RunReport;
+  });
 }
 
 describe('reportFilePath', () => {

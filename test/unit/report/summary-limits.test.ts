@@ -8,30 +8,10 @@ import {
   MAX_TABLE_ROWS,
   tableOrder,
 } from '../../../src/report/summary-table.js';
-
-function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
-  return {
-    server_id: id,
-    job_id: status === 'rejected' ? null : `job-${id}`,
-    status,
-    error_code: null,
-    error_msg: null,
-    ...extra,
-  } as ServerResult;
-}
+import { runReport, server } from '../../helpers/results.js';
 
 function report(servers: ServerResult[], extra: Partial<RunReport> = {}): RunReport {
-  return {
-    projectId: '0123456789abcdef0123456789abcdef',
-    bucket: 'b-1',
-    objectPath: 'dir/app.tar',
-    uploaded: false,
-    requestIds: ['req-1'],
-    servers,
-    dryRun: false,
-    git: {},
-    ...extra,
-  } as RunReport;
+  return runReport(servers, { uploaded: false, ...extra });
 }
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `srv-${String(i + 1).padStart(5, '0')}`);

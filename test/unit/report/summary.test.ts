@@ -2,36 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { RunReport, ServerResult } from '../../../src/model/results.js';
 import { buildOutputs } from '../../../src/report/outputs.js';
 import { buildSummary, escapeHtml, headline, MAX_TABLE_ROWS } from '../../../src/report/summary.js';
-
-function server(id: string, status: ServerResult['status'], extra: Partial<ServerResult> = {}): ServerResult {
-  return {
-    server_id: id,
-    server_name: null,
-    stage: 1,
-    job_id: status === 'rejected' ? null : `job-${id}`,
-    status,
-    error_code: null,
-    error_msg: null,
-    ...extra,
-  };
-}
+import { runReport, server } from '../../helpers/results.js';
 
 function report(servers: ServerResult[], extra: Partial<RunReport> = {}): RunReport {
-  return {
-    projectId: '0123456789abcdef0123456789abcdef',
-    bucket: 'b-1',
-    objectPath: 'dir/app.tar',
-    uploaded: true,
+  return runReport(servers, {
     file: {
       size: 3 * 1024 * 1024,
       sha256Hex: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
     },
-    requestIds: ['req-1'],
-    servers,
-    dryRun: false,
     git: { ref: 'refs/tags/v1.0.0', sha: 'abc123', commitUrl: 'https://github.com/o/r/commit/abc123' },
     ...extra,
-  };
+  });
 }
 
 describe('buildOutputs', () => {
