@@ -1,9 +1,7 @@
 /** ListCloudPhoneServers and ListCloudPhoneModels against the emulator: paging and the 403 hint. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { staticCredentials } from '../../../src/auth/credentials.js';
 import { ServiceError } from '../../../src/errors.js';
 import { DEFAULT_RETRY_POLICY } from '../../../src/http/retry.js';
-import { createDispatcher } from '../../../src/http/transport.js';
 import type { ClientContext } from '../../../src/huawei/context.js';
 import {
   CphClient,
@@ -11,15 +9,14 @@ import {
   listCloudPhoneModels,
   listCloudPhoneServers,
 } from '../../../src/huawei/cph.js';
-import { Redactor } from '../../../src/redact.js';
 import {
   apigError,
-  DEFAULT_CREDENTIALS,
   DEFAULT_PROJECT_ID,
   type Emulator,
   shortPage,
   startEmulator,
 } from '../../emulator/index.js';
+import { testContext } from '../../helpers/client-context.js';
 import { makeFleet, PHONE_MODELS } from '../../helpers/fleet.js';
 
 let emu: Emulator;
@@ -28,14 +25,7 @@ let target: CphTarget;
 
 beforeAll(async () => {
   emu = await startEmulator();
-  ctx = {
-    dispatcher: createDispatcher(),
-    credentials: staticCredentials(DEFAULT_CREDENTIALS),
-    redactor: new Redactor(),
-    timeoutMs: 10_000,
-    retry: { ...DEFAULT_RETRY_POLICY, baseDelayMs: 1 },
-    userAgent: 'cph-publish-test',
-  };
+  ctx = testContext({ retry: { baseDelayMs: 1 } }).ctx;
   target = { endpoint: new URL(emu.url), projectId: DEFAULT_PROJECT_ID };
 });
 afterAll(async () => {
