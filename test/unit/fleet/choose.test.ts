@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseServers, globToRegExp } from '../../../src/fleet/choose.js';
+import { chooseFleet, chooseServers, globToRegExp } from '../../../src/fleet/choose.js';
 import type { FleetServer } from '../../../src/fleet/servers.js';
 
 const server = (id: string, name: string): FleetServer => ({ id, name, status: 5, phoneModel: 'm' });
@@ -113,5 +113,37 @@ describe('chooseServers: Chinese names', () => {
       { id: 'cn-1', name: '游戏-生产-01', given: false },
       { id: 'cn-3', name: '游戏-生产-02', given: false },
     ]);
+  });
+});
+
+describe('chooseServers and chooseFleet at the edges', () => {
+  it('`?` is one character, an emoji too, and `*` runs across a line break', () => {
+    expect(globToRegExp('a?b').test('a😀b')).toBe(true);
+    expect(globToRegExp('a*b').test('a\nb')).toBe(true);
+    expect(globToRegExp('a?b').test('a\nb')).toBe(true);
+  });
+
+  it('patterns without the project list choose only the ids given', () => {
+    expect(chooseServers(['a'], { include: ['game-*'], exclude: [] }, undefined)).toEqual([
+      { id: 'a', name: null, given: true },
+    ]);
+  });
+
+  it('an id listed twice takes the name of its first entry', () => {
+    const listed = [server('d', 'first'), server('d', 'second')];
+    expect(chooseServers(['d'], { include: [], exclude: [] }, listed)).toEqual([
+      { id: 'd', name: 'first', given: true },
+    ]);
+  });
+
+  it('without pre-flight nothing is refused and no flavor is in doubt', () => {
+    const listed = [server('a', 'game-1'), server('b', 'other')];
+    const choice = chooseFleet([], { include: ['game-*'], exclude: [] }, listed, undefined);
+    expect(choice).toEqual({
+      chosen: [{ id: 'a', name: 'game-1', given: false }],
+      refused: [],
+      accepted: [{ id: 'a', name: 'game-1', given: false }],
+      unknownStorage: [],
+    });
   });
 });
