@@ -211,6 +211,26 @@ describe('keylessCredentials against the emulator', () => {
     expect(error.status).toBe(500);
     expect(error.requestId).toMatch(/^[0-9a-f]{32}$/);
     expect(emu.requestsFor('CreateUnscopedTokenWithIdToken')).toHaveLength(3);
+    expect(error.hint).toBe('IAM failed or throttled the sign-in; run again later');
+  });
+
+  it.each([
+    [429, 'IAM failed or throttled the sign-in; run again later'],
+    [499, 'check identity-provider and iam-endpoint'],
+  ])('a lasting %i without an IAM error code: the hint says what to check', async (status, hint) => {
+    emu.faults.add({ op: 'CreateUnscopedTokenWithIdToken', times: 3, action: { kind: 'status', status } });
+    const error = await failure(provider());
+    expect(error.status).toBe(status);
+    expect(error.hint).toBe(hint);
+  });
+
+  it('a connection IAM drops every time: the hint points at the endpoint, the network and the proxy', async () => {
+    emu.faults.add({ op: 'CreateUnscopedTokenWithIdToken', times: 3, action: { kind: 'drop' } });
+    const error = await failure(provider());
+    expect(error.status).toBeUndefined();
+    expect(error.hint).toBe(
+      "check iam-endpoint, the network and the runner's proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)",
+    );
   });
 
   it('says the identity provider was not found on a 404', async () => {

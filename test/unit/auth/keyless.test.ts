@@ -53,6 +53,9 @@ describe('decodeIdTokenClaims', () => {
     [jwt({ sub: 5 }), {}],
     [jwt('not json'), {}],
     [jwt([1]), {}],
+    [jwt('null'), {}],
+    [jwt('{"sub":"s","exp":1e999}'), { sub: 's' }],
+    [jwt({ exp: '10' }), {}],
     ['no-dots', {}],
     ['', {}],
   ])('%s', (token, expected) => {
