@@ -212,3 +212,22 @@ describe('answers without what OBS promises', () => {
     expect(error.detail).toBe('an <Upload> without Key or UploadId on page 1, after 1 upload');
   });
 });
+
+describe('credentials', () => {
+  it('are asked for before every attempt, so a long upload signs with renewed keys', async () => {
+    const inner = test.ctx.credentials;
+    let asked = 0;
+    test.ctx.credentials = {
+      info: inner.info,
+      get: (signal) => {
+        asked++;
+        return inner.get(signal);
+      },
+    };
+    emu.faults.add({ op: 'PutObject', action: obsError(503, 'ServiceUnavailable') });
+    await obs.putObjectText('ledger/a.json', '{}');
+    await obs.getObjectText('ledger/a.json');
+    expect(emu.requestsFor(['PutObject', 'GetObject']).map((r) => r.status)).toEqual([503, 200, 200]);
+    expect(asked).toBe(3);
+  });
+});
