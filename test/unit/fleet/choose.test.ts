@@ -127,6 +127,9 @@ describe('chooseServers and chooseFleet at the edges', () => {
     expect(chooseServers(['a'], { include: ['game-*'], exclude: [] }, undefined)).toEqual([
       { id: 'a', name: null, given: true },
     ]);
+    expect(chooseServers(['a'], { include: [], exclude: [] }, undefined)).toEqual([
+      { id: 'a', name: null, given: true },
+    ]);
   });
 
   it('an id listed twice takes the name of its first entry', () => {
