@@ -236,6 +236,27 @@ describe('pushInBatches reading the answer', () => {
     ]);
   });
 
+  it('cancelled while a throttled batch waits to be repeated: that batch and the rest are skipped, not rejected', async () => {
+    const run = new AbortController();
+    test.ctx.signal = run.signal;
+    test.ctx.hooks = {
+      ...test.ctx.hooks,
+      sleep: async () => {
+        run.abort(new CancelledError('SIGINT'));
+      },
+    };
+    emu.faults.add({ op: 'PushShareFiles', action: apigError(429, 'APIG.0308') });
+    const events: BatchEvent[] = [];
+    const outcome = await push(3, 2, (e) => events.push(e));
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(1);
+    expect(outcome.error).toBeInstanceOf(CancelledError);
+    expect(outcome.results.map((r) => [r.server_id, r.status, r.error_msg])).toEqual([
+      ['srv-1', 'skipped', 'not pushed: the run was cancelled'],
+      ['srv-2', 'skipped', 'not pushed: the run was cancelled'],
+      ['srv-3', 'skipped', 'not pushed: the run was cancelled'],
+    ]);
+  });
+
   it('cancelled before the first batch: nothing is sent, no batch is reported, every server is skipped', async () => {
     const run = new AbortController();
     const reason = new CancelledError('SIGTERM');
