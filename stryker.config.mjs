@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Mutation testing of the modules with pure logic (`npm run mutate`). Sized for a 2-core
- * machine: only unit tests run (vitest.mutate.config.ts), each mutant only against the tests
+ * machine: only unit tests and the in-process integration tests run (vitest.mutate.config.ts), each mutant only against the tests
  * that reach it, and results are kept in .tmp/ so a second run retests only what changed.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
@@ -10,8 +10,7 @@ export default {
   vitest: { configFile: 'vitest.mutate.config.ts', related: false },
   plugins: ['@stryker-mutator/vitest-runner'],
   mutate: [
-    'src/inputs.ts',
-    'src/server-ids.ts',
+    'src/inputs/**/*.ts',
     'src/tar/header.ts',
     'src/tar/parser.ts',
     'src/tar/policy.ts',
@@ -24,6 +23,19 @@ export default {
     'src/redact.ts',
     'src/hints.ts',
     'src/report/*.ts',
+    // The groups of issue 16: choosing and staging servers, sign-in, the upload, the rollout
+    // engine, the push, and the request path (transport, signed and unsigned calls, OBS).
+    'src/fleet/*.ts',
+    'src/auth/*.ts',
+    'src/upload/*.ts',
+    'src/rollout/*.ts',
+    'src/jobs/push.ts',
+    'src/http/transport.ts',
+    'src/huawei/request.ts',
+    'src/huawei/apig.ts',
+    'src/huawei/cph.ts',
+    'src/huawei/iam.ts',
+    'src/huawei/obs.ts',
   ],
   coverageAnalysis: 'perTest',
   // A mutant of a module-level constant would need every test run for it; the values of those

@@ -433,3 +433,55 @@ describe('runRollout: after-stage steps', () => {
     ]);
   });
 });
+
+describe('runRollout: what each stage is told and why it stops', () => {
+  it('push and wait are told the stage number and count; a stage with no job started is not waited for', async () => {
+    const fleet = fakeFleet({ a: 'rejected' });
+    const stages: unknown[] = [];
+    const push = fleet.deps.push;
+    fleet.deps.push = (servers, stage) => {
+      stages.push(stage);
+      return push(servers, stage);
+    };
+    await runRollout(plan([['a'], ['b']], { count: 5 }), fleet.deps, emptyReport());
+    expect(stages).toEqual([
+      { number: 1, of: 2 },
+      { number: 2, of: 2 },
+    ]);
+    expect(fleet.waited).toEqual([2]);
+  });
+
+  it('a push that throws stops the rollout with its own message, not as a failed PushShareFiles call', async () => {
+    const fleet = fakeFleet();
+    const boom = new Error('cannot build the request');
+    fleet.deps.push = async () => {
+      throw boom;
+    };
+    const report = emptyReport();
+    await expect(runRollout(plan([['a'], ['b']]), fleet.deps, report)).rejects.toBe(boom);
+    expect(report.rollout?.stages[0]?.stopped).toBe('cannot build the request');
+    expect(table(report)).toEqual([['b', 2, 'skipped']]);
+  });
+
+  it('a CancelledError from the wait reads as a cancel even before the signal says so', async () => {
+    const cancelled = new CancelledError('SIGINT');
+    const fleet = fakeFleet({}, { waitError: cancelled });
+    const report = emptyReport();
+    await expect(runRollout(plan([['a'], ['b']]), fleet.deps, report)).rejects.toBe(cancelled);
+    expect(report.rollout?.stages[0]?.stopped).toBe('the run was cancelled');
+  });
+
+  it('the timeout error names the servers whose jobs still run, and only those', async () => {
+    const fleet = fakeFleet({ b: 'running', d: 'running' });
+    const error = await runRollout(
+      plan([['a', 'b', 'c', 'd']], { count: 5 }),
+      fleet.deps,
+      emptyReport(),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WaitTimeoutError);
+    expect((error as WaitTimeoutError).running).toBe(2);
+    expect((error as WaitTimeoutError).message).toMatch(
+      /^2 of 4 jobs still running after wait-timeout 60 s \(servers b, d\) — raise wait-timeout/,
+    );
+  });
+});
