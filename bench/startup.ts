@@ -237,7 +237,7 @@ function dependencyEntries(imports: string[]): Record<string, string> {
   const importAll = (specs: string[]) =>
     `${specs.map((spec, i) => `import * as m${i} from '${spec}';`).join('\n')}\nvoid [${specs.map((_, i) => `m${i}`).join(', ')}];\n`;
   const entries: Record<string, string> = {
-    // http-client shares our undici through package.json's overrides (test/e2e/bundle.test.ts).
+    // http-client shares our undici through package.json's overrides (test/dist/bundle.test.ts).
     '@actions/core (with http-client → undici 7, exec)': importAll(['@actions/core']),
   };
   if (deep.length) entries[`undici 7, the ${deep.length} deep imports of src/`] = importAll(deep);
