@@ -312,6 +312,20 @@ describe('keylessCredentials against the emulator', () => {
       },
     );
 
+    it.each([
+      ['no credential object', {}],
+      ['a credential that is not an object', { credential: null }],
+    ])('%s: a SignInError naming what was missing, not a TypeError', async (_, body) => {
+      emu.faults.add({ op: 'CreateTemporaryAccessKeyByToken', action: answer(201, body) });
+      const error = await provider()
+        .get()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SignInError);
+      expect((error as SignInError).message).toMatch(
+        /^IAM CreateTemporaryAccessKeyByToken answered without access, secret, securitytoken and expires_at \(request id [0-9a-f]+\)$/,
+      );
+    });
+
     it('an expires_at that is no date fails: a NaN expiry would never renew', async () => {
       emu.faults.add({
         op: 'CreateTemporaryAccessKeyByToken',
