@@ -29,6 +29,8 @@ export default {
     'src/auth/*.ts',
     'src/upload/*.ts',
     'src/rollout/*.ts',
+    'src/ledger/*.ts',
+    'src/model/*.ts',
     'src/jobs/push.ts',
     'src/http/transport.ts',
     'src/huawei/request.ts',
