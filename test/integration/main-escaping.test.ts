@@ -3,12 +3,10 @@
  * holds a new line and a workflow command stays on its line, so the runner never runs the command.
  * The pipeline runs in process against the emulator; stdout is what the runner would read.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as core from '@actions/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/main.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   apigError,
   DEFAULT_BUCKET,
@@ -17,7 +15,7 @@ import {
   type Emulator,
   startEmulator,
 } from '../emulator/index.js';
-import { inputEnv } from '../helpers/run-action.js';
+import { runInProcess as runActionInProcess } from '../helpers/in-process.js';
 import { buildTar } from '../helpers/tar-builder.js';
 
 const OBJECT = 'releases/game.tar';
@@ -65,41 +63,7 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-/** run() with these inputs; stdout as the runner reads it, the environment restored after. */
-async function runInProcess(given: Record<string, string>): Promise<{ stdout: string; failed: boolean }> {
-  const outputPath = path.join(dir, 'output');
-  writeFileSync(outputPath, '');
-  const saved = { ...process.env };
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('INPUT_') || /^(https?|no)_proxy$/i.test(name) || name.startsWith('HUAWEI')) {
-      delete process.env[name];
-    }
-  }
-  Object.assign(process.env, inputEnv(given), {
-    GITHUB_OUTPUT: outputPath,
-    GITHUB_WORKSPACE: dir,
-    CPH_PUBLISH_RETRY_BASE_MS: '10',
-  });
-  core.summary.emptyBuffer();
-  let stdout = '';
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  });
-  const exitCode = process.exitCode;
-  let failed: boolean;
-  try {
-    await run(process.env);
-  } finally {
-    write.mockRestore();
-    failed = process.exitCode === 1;
-    process.exitCode = exitCode;
-    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
-    Object.assign(process.env, saved);
-  }
-  readFileSync(outputPath, 'utf8');
-  return { stdout, failed };
-}
+const runInProcess = (given: Record<string, string>) => runActionInProcess(dir, given);
 
 /** Lines the runner would take as a workflow command smuggled in by the message. */
 function smuggled(stdout: string): string[] {

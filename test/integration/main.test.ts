@@ -5,12 +5,10 @@
  * the edges a bundle test is slow to reach (the summary switch, a summary that cannot be written).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import * as core from '@actions/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/main.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DEFAULT_BUCKET,
   DEFAULT_CREDENTIALS,
@@ -19,7 +17,7 @@ import {
   obsError,
   startEmulator,
 } from '../emulator/index.js';
-import { inputEnv, parseOutputFile } from '../helpers/run-action.js';
+import { runInProcess as runActionInProcess } from '../helpers/in-process.js';
 import { buildTar } from '../helpers/tar-builder.js';
 
 const OBJECT = 'releases/game.tar';
@@ -54,13 +52,6 @@ beforeEach(() => {
   writeFileSync(summaryPath, '');
 });
 
-interface InProcessRun {
-  stdout: string;
-  outputs: Record<string, string>;
-  summary: string;
-  failed: boolean;
-}
-
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
   return {
     region: 'cn-east-3',
@@ -80,47 +71,7 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-/** run() with these inputs; the process environment, stdout and exit code are restored after. */
-async function runInProcess(given: Record<string, string>): Promise<InProcessRun> {
-  const outputPath = path.join(dir, 'output');
-  writeFileSync(outputPath, '');
-  const saved = { ...process.env };
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('INPUT_') || /^(https?|no)_proxy$/i.test(name) || name.startsWith('HUAWEI')) {
-      delete process.env[name];
-    }
-  }
-  Object.assign(process.env, inputEnv(given), {
-    GITHUB_OUTPUT: outputPath,
-    GITHUB_STEP_SUMMARY: summaryPath,
-    GITHUB_WORKSPACE: dir,
-    CPH_PUBLISH_RETRY_BASE_MS: '10',
-  });
-  core.summary.emptyBuffer();
-  let stdout = '';
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  });
-  const exitCode = process.exitCode;
-  let failed: boolean;
-  try {
-    await run(process.env);
-  } finally {
-    write.mockRestore();
-    failed = process.exitCode === 1;
-    process.exitCode = exitCode;
-    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
-    Object.assign(process.env, saved);
-  }
-  let summary = '';
-  try {
-    summary = readFileSync(summaryPath, 'utf8');
-  } catch {
-    // a directory in the warning test
-  }
-  return { stdout, outputs: parseOutputFile(readFileSync(outputPath, 'utf8')), summary, failed };
-}
+const runInProcess = (given: Record<string, string>) => runActionInProcess(dir, given, summaryPath);
 
 const errorLines = (stdout: string) => stdout.split(/\r?\n/).filter((l) => l.startsWith('::error::'));
 const warningLines = (stdout: string) => stdout.split(/\r?\n/).filter((l) => l.startsWith('::warning::'));

@@ -1,12 +1,9 @@
 /** ListCloudPhoneServers and ListCloudPhoneModels against the emulator: paging and the 403 hint. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { staticCredentials } from '../../../src/auth/credentials.js';
 import { ServiceError } from '../../../src/errors.js';
 import { DEFAULT_RETRY_POLICY } from '../../../src/http/retry.js';
-import { createDispatcher } from '../../../src/http/transport.js';
 import type { ClientContext } from '../../../src/huawei/context.js';
 import { CphClient, type CphTarget } from '../../../src/huawei/cph.js';
-import { Redactor } from '../../../src/redact.js';
 import {
   apigError,
   DEFAULT_PROJECT_ID,
