@@ -1,8 +1,9 @@
 /**
  * The pipeline, and the only place that knows its order:
  * inputs (and, keyless, the ID-token check) → tar check → dry run: the plan, and stop
- *   → sign in → project id → choose servers → upload (or HEAD the object)
- *   → for each stage: push → wait → judge (src/rollout/).
+ *   → sign in → project id → choose servers → ledger (read; set aside the current servers)
+ *   → upload and its manifest (or HEAD the object)
+ *   → for each stage: push → wait → prune → record in the ledger → judge (src/rollout/).
  * Whatever happened: one failure line, then the outputs, report file and summary (report/write.ts).
  * Each step lives in src/run/ (I/O) over pure parts (fleet/, rollout/); wording in src/report/.
  */
