@@ -2,7 +2,8 @@
  * The pipeline in main.ts, in process, against the emulator: inputs as INPUT_* variables,
  * outputs and the summary in files, stdout captured, exactly the toolkit calls the runner sees.
  * test/e2e/ runs the same through dist/index.js; these reach main.ts for coverage and pin
- * the edges a bundle test is slow to reach (the summary switch, a summary that cannot be written).
+ * the edges a bundle test is slow to reach (the summary switch, a summary that cannot be written),
+ * and that text from outside the action reaches the log only through `logSafe`.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  apigError,
   DEFAULT_BUCKET,
   DEFAULT_CREDENTIALS,
   DEFAULT_PROJECT_ID,
@@ -21,6 +23,8 @@ import { runInProcess as runActionInProcess } from '../helpers/in-process.js';
 import { buildTar } from '../helpers/tar-builder.js';
 
 const OBJECT = 'releases/game.tar';
+/** A message that, printed raw, would be a new line the runner reads as an error annotation. */
+const HOSTILE = 'busy\n::error::x ##[error]y';
 let emu: Emulator;
 let dir: string;
 let tarPath: string;
@@ -231,5 +235,34 @@ describe('run() in process', () => {
     expect(emu.requests.map((r) => r.op)).toEqual(['ListProjects', 'HeadObject', 'PushShareFiles']);
     expect(result.stdout).toContain(`Project id of cn-east-3: ${DEFAULT_PROJECT_ID}`);
     expect(result.outputs['project-id']).toBe(DEFAULT_PROJECT_ID);
+  });
+});
+
+/** Lines the runner would take as a workflow command smuggled in by the message. */
+function smuggled(stdout: string): string[] {
+  return stdout
+    .split(/\r?\n/)
+    .filter((line) => line.trimStart().startsWith('::error::x') || line.includes('##['));
+}
+
+describe('outside text in the log', () => {
+  it('a service message in the poll-failure warning cannot start a command', async () => {
+    // Five answers of 500 use up the retries of one round: the round fails with the message, the next succeeds.
+    emu.faults.add({ op: 'ListJobs', times: 5, action: apigError(500, 'CPS.0000', HOSTILE) });
+    const { stdout, failed } = await runInProcess(
+      inputs({ wait: 'true', 'poll-interval': '1', summary: 'false' }),
+    );
+    expect(failed).toBe(false);
+    const warning = stdout.split(/\r?\n/).find((line) => line.includes('polling the jobs failed this round'));
+    expect(warning).toContain('busy\\n');
+    expect(smuggled(stdout)).toEqual([]);
+  });
+
+  it('a service message in a retry notice cannot start a command', async () => {
+    emu.faults.add({ op: 'ListProjects', times: 1, action: apigError(503, 'APIGW.0101', HOSTILE) });
+    const { stdout, failed } = await runInProcess(inputs({ 'project-id': '', summary: 'false' }));
+    expect(failed).toBe(false);
+    expect(stdout).toMatch(/^IAM KeystoneListProjects: HTTP 503; retrying in/m);
+    expect(smuggled(stdout)).toEqual([]);
   });
 });
