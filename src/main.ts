@@ -1,7 +1,8 @@
 /**
  * The pipeline, and the only place that knows its order:
- * inputs (and, keyless, the ID-token check) → tar check → dry run: the plan, and stop
- *   → sign in → project id → choose servers → ledger (read; set aside the current servers)
+ * inputs (and, keyless, the ID-token check) → tar check (its SHA-256s go on in worker threads)
+ *   → dry run: the plan, and stop
+ *   → sign in → project id → choose servers → the SHA-256 → ledger (read; set aside the current servers)
  *   → upload and its manifest (or HEAD the object)
  *   → for each stage: push → wait → prune → record in the ledger → judge (src/rollout/).
  * Whatever happened: one failure line, then the outputs, report file and summary (report/write.ts).
@@ -24,7 +25,7 @@ import { group, newReport, type Tuning } from './run/context.js';
 import { allCurrent, ledgerPlanLine, openLedger } from './run/ledger.js';
 import { cphRolloutDeps } from './run/rollout-deps.js';
 import { onCancelSignal } from './run/signals.js';
-import { inspectTar, notPushed, planDryRun, prepare, readyObject } from './run/steps.js';
+import { hashedFile, inspectTar, notPushed, planDryRun, prepare, readyObject } from './run/steps.js';
 import { sourceMappedStack } from './util/stack.js';
 import { logSafe } from './util/text.js';
 
@@ -83,21 +84,24 @@ async function publish(
   for (const warning of config.warnings) core.warning(logSafe(warning));
 
   const manifest = config.ledger && config.file ? new ManifestBuilder() : undefined;
-  const scan = config.file
+  // The tar check; its SHA-256s are computed on worker threads from here on, beside sign-in and choosing servers.
+  const inspected = config.file
     ? await group('Inspect tar', () => inspectTar(config, manifest?.onEntry))
     : undefined;
-  if (scan) report.file = { size: scan.size, sha256Hex: scan.sha256Hex };
   if (config.dryRun) {
+    const scan = inspected && (await hashedFile(inspected, report, tuning.signal));
     await scan?.partDigests.close();
     if (config.ledger) core.info(ledgerPlanLine(config));
     return planDryRun(config, scan, report);
   }
 
-  // Until the upload owns them, the part digests are ours to stop on any failure.
-  const { ctx, target, fleet } = await prepare(config, report, tuning).catch(async (error: unknown) => {
-    await scan?.partDigests.close();
+  // Until the upload owns them, the digests are ours to stop on any failure.
+  const stopHashing = async (error: unknown): Promise<never> => {
+    await inspected?.close();
     throw error;
-  });
+  };
+  const { ctx, target, fleet } = await prepare(config, report, tuning).catch(stopHashing);
+  const scan = inspected && (await hashedFile(inspected, report, tuning.signal).catch(stopHashing));
 
   const ledger = config.ledger
     ? await group('Ledger', () => openLedger(ctx, target, config, scan, manifest, fleet, report, env))

@@ -10,7 +10,7 @@ import type { BatchEvent } from '../jobs/push.js';
 import type { WaitCounts } from '../jobs/wait.js';
 import type { RunReport, ServerResult } from '../model/results.js';
 import type { Redactor } from '../redact.js';
-import { TarError } from '../tar/inspect.js';
+import { TarError, type TarReport } from '../tar/inspect.js';
 import type { FileScan } from '../tar/scan.js';
 import { sourceMappedStack } from '../util/stack.js';
 import { errorMessage, listIds, logSafe, plural, snippet } from '../util/text.js';
@@ -65,11 +65,19 @@ export function throttledProgress(
   };
 }
 
-export function inspectedLine(file: string, scan: FileScan, seconds: number): string {
+export function inspectedLine(file: string, tar: TarReport, seconds: number): string {
   return (
-    `${logSafe(file)}: ${plural(scan.tar.entries, 'entry', 'entries')}, ${(scan.tar.totalBytes / MiB).toFixed(1)} MiB of file data, ` +
-    `top level: ${scan.tar.topLevel.map(logSafe).join(', ') || '(none)'}; SHA-256 ${scan.sha256Hex}; read in ${seconds.toFixed(1)} s`
+    `${logSafe(file)}: ${plural(tar.entries, 'entry', 'entries')}, ${(tar.totalBytes / MiB).toFixed(1)} MiB of file data, ` +
+    `top level: ${tar.topLevel.map(logSafe).join(', ') || '(none)'}; checked in ${seconds.toFixed(1)} s`
   );
+}
+
+/**
+ * The whole file's SHA-256, once known: `seconds` after the check began, of which the run `waited`
+ * (the rest overlapped sign-in and choosing servers).
+ */
+export function digestLine(file: string, sha256Hex: string, seconds: number, waited: number): string {
+  return `SHA-256 of ${logSafe(file)}: ${sha256Hex} (hashed in ${seconds.toFixed(1)} s, ${waited.toFixed(1)} s of it waited for)`;
 }
 
 export function uploadStartLine(file: string, size: number, bucket: string, key: string): string {

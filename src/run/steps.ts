@@ -17,20 +17,52 @@ import type { Config } from '../inputs/index.js';
 import { type PushTarget, type RunReport, type ServerResult, serverResult } from '../model/results.js';
 import * as fleetText from '../report/fleet.js';
 import * as text from '../report/log.js';
-import { type FileScan, type ScanOptions, scanFile } from '../tar/scan.js';
+import { type CheckedFile, checkFile, completeScan, type FileScan, type ScanOptions } from '../tar/scan.js';
+import { abortable } from '../upload/cancel.js';
 import { uploadFile } from '../upload/upload.js';
 import { errorMessage, logSafe } from '../util/text.js';
 import { clientContext, group, type Tuning } from './context.js';
 
-export async function inspectTar(config: Config, onEntry?: ScanOptions['onEntry']): Promise<FileScan> {
+/** The tar check, before any request; the file's digests go on being computed after it returns. */
+export async function inspectTar(config: Config, onEntry?: ScanOptions['onEntry']): Promise<InspectedFile> {
   const started = Date.now();
   const file = config.file as string;
-  const scan = await scanFile(file, {
+  const checked = await checkFile(file, {
     strictLayout: config.strictLayout,
     onEntry,
     onProgress: text.throttledProgress('Read', (line) => core.info(line)),
   });
-  core.info(text.inspectedLine(file, scan, (Date.now() - started) / 1000));
+  core.info(text.inspectedLine(file, checked.tar, (Date.now() - started) / 1000));
+  return { ...checked, file, started };
+}
+
+export type InspectedFile = CheckedFile & { file: string; started: number };
+
+/**
+ * The whole file's SHA-256, waited for where it is first needed (the ledger, the upload, the dry
+ * run's plan): by then it has mostly been computed beside sign-in and choosing servers. A cancel
+ * stops the wait. The digests are stopped if it fails.
+ */
+export async function hashedFile(
+  inspected: InspectedFile,
+  report: RunReport,
+  signal?: AbortSignal,
+): Promise<FileScan> {
+  const waitFrom = Date.now();
+  const scan = await completeScan({
+    ...inspected,
+    sha256Hex: () => abortable(inspected.sha256Hex(), signal),
+  });
+  const now = Date.now();
+  core.info(
+    text.digestLine(
+      inspected.file,
+      scan.sha256Hex,
+      (now - inspected.started) / 1000,
+      (now - waitFrom) / 1000,
+    ),
+  );
+  report.file = { size: scan.size, sha256Hex: scan.sha256Hex };
   return scan;
 }
 

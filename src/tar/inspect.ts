@@ -4,7 +4,7 @@
  * collects both into one report. Header byte decoding lives in `header.ts`.
  */
 
-import { createReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { type TarEntry, TarParser } from './parser.js';
 import { TarSafetyPolicy } from './policy.js';
 import { TarError, type TarProblem, type TarProblemCode } from './problems.js';
@@ -75,6 +75,15 @@ export class TarInspector {
     this.parser.write(chunk);
   }
 
+  /** Bytes the reader may pass over with `skip` instead of reading them (see `TarParser.skippable`). */
+  get skippable(): number {
+    return this.parser.skippable;
+  }
+
+  skip(n: number): void {
+    this.parser.skip(n);
+  }
+
   /** Signal end of input and get the report. */
   end(): TarReport {
     this.parser.end();
@@ -96,18 +105,51 @@ export class TarInspector {
   }
 }
 
-/** Stream a file through a TarInspector; throws TarError when the tar has problems. */
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * Feeds `inspector` the bytes of the file's first `size` it needs: reads a chunk, then moves past
+ * the entry data the parser would only count. A bundle of a few big files is checked in a few
+ * reads; one of many small files is read through, a MiB at a time. Returns the report.
+ */
+export async function inspectHeaders(
+  file: { handle: FileHandle; size: number; name: string },
+  inspector: TarInspector,
+  onProgress?: (position: number, total: number) => void,
+): Promise<TarReport> {
+  const { handle, size, name } = file;
+  const buffer = Buffer.allocUnsafe(READ_BYTES);
+  for (let position = 0; position < size; ) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, size - position), position);
+    if (bytesRead === 0) {
+      throw new Error(
+        `file '${name}' changed while it was being read (${size} bytes expected, ${position} read)`,
+      );
+    }
+    inspector.write(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+    const skip = Math.min(inspector.skippable, size - position);
+    inspector.skip(skip);
+    position += skip;
+    onProgress?.(position, size);
+  }
+  return inspector.end();
+}
+
+/** Checks a tar file, reading its headers only; throws TarError when the tar has problems. */
 export async function inspectTar(
   path: string,
   options: TarInspectorOptions & { displayName?: string },
 ): Promise<TarReport> {
-  const inspector = new TarInspector(options);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    inspector.write(chunk as Buffer);
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const report = await inspectHeaders({ handle, size, name: path }, new TarInspector(options));
+    throwIfProblems(options.displayName ?? path, report);
+    return report;
+  } finally {
+    await handle.close();
   }
-  const report = inspector.end();
-  throwIfProblems(options.displayName ?? path, report);
-  return report;
 }
 
 export function throwIfProblems(file: string, report: TarReport): void {

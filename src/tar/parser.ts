@@ -1,10 +1,10 @@
 /**
  * A push-style tar parser: bytes in, archive members and structural problems out.
  *
- * The upload scan (`scan.ts`) reads the file exactly once and feeds every chunk to this parser and
- * to the whole-file SHA-256 at the same time (the parts' SHA-256s run on a worker thread,
- * `part-digests.ts`), so entry bodies are skipped by arithmetic, never copied through another stream. Only the current 512-byte header and the
- * current extended record (pax / GNU long name, capped) are ever held in memory.
+ * Entry bodies are skipped by arithmetic, never copied through another stream, and a reader can
+ * pass over them without reading them at all (`skippable`, `skip`: the upload's check of a big
+ * bundle reads its headers only, `inspect.ts`). Only the current 512-byte header and the current
+ * extended record (pax / GNU long name, capped) are ever held in memory.
  *
  * It judges only what it must to keep its place in the archive: where tar programs disagree on
  * where the next header is (a hard link, directory, symlink, device or FIFO header with a
@@ -136,12 +136,7 @@ export class TarParser {
         case 'skip': {
           const n = Math.min(this.skipRemaining, len - pos);
           pos += n;
-          this.offset += n;
-          this.skipRemaining -= n;
-          if (this.skipRemaining === 0) {
-            this.state = 'header';
-            this.body = undefined;
-          }
+          this.passOver(n);
           break;
         }
         case 'trailer': {
@@ -161,6 +156,33 @@ export class TarParser {
           break;
         }
       }
+    }
+  }
+
+  /**
+   * Bytes from here on that the parser would only count, never look at: the rest of the current
+   * entry's data and padding (none while it reads a header or a record; all of them once it has
+   * stopped). A reader may pass over them with `skip` instead of reading them, so checking a
+   * bundle of a few big files reads little more than its headers.
+   */
+  get skippable(): number {
+    if (this.state === 'stopped') return Number.POSITIVE_INFINITY;
+    return this.state === 'skip' ? this.skipRemaining : 0;
+  }
+
+  /** Passes over `n` bytes (at most `skippable`) as if they had been written. */
+  skip(n: number): void {
+    if (!(n >= 0 && n <= this.skippable)) throw new RangeError(`cannot skip ${n} bytes here`);
+    this.passOver(n);
+  }
+
+  private passOver(n: number): void {
+    this.offset += n;
+    if (this.state !== 'skip') return;
+    this.skipRemaining -= n;
+    if (this.skipRemaining === 0) {
+      this.state = 'header';
+      this.body = undefined;
     }
   }
 

@@ -1,11 +1,10 @@
 /**
- * The SHA-256 of each multipart part (its `x-obs-content-sha256`, which OBS checks against the
- * body), computed on a worker thread that reads the file on its own and hands over each part's
- * digest as soon as it has it. The upload asks for part N's digest right before sending part N,
- * so the first part goes out long before the last part is hashed, and the hashing runs on the
- * second core while the main thread inspects the tar, hashes the whole file (SHA-256, needed
- * before the Initiate) and sends parts. Two SHA-256 passes are the least there can be: the
- * whole-file digest cannot be derived from the parts' (figures in bench/README.md).
+ * SHA-256s of ranges of a file, computed on a worker thread that reads the file on its own and
+ * hands over each range's digest as soon as it has it: the parts of a multipart upload (each
+ * part's `x-obs-content-sha256`, which OBS checks against the body), or the whole file as one
+ * range (`./scan.ts` runs one worker of each, on the two cores). The upload asks for part N's
+ * digest right before sending part N, so the first part goes out long before the last part is
+ * hashed.
  *
  * The worker is inline JavaScript (`eval: true`) so that the ncc bundle stays one file. It holds
  * one 1 MiB read buffer and a table of at most 10,000 short strings: nothing grows with the file.
@@ -86,7 +85,7 @@ export class PartHasher {
 
 /**
  * Plain JavaScript run with `eval: true`. Synchronous reads are fine on a dedicated thread; the
- * file is in the page cache in practice (the main pass reads it at the same time).
+ * file is in the page cache in practice (a tar just built, or read by the other worker).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');

@@ -1,18 +1,27 @@
 /**
- * The one read pass over the local tar before upload: tar safety check and the whole file's
- * SHA-256 (metadata `x-obs-meta-sha256`, which must be known before the upload starts). That
- * digest is also a single PUT's `x-obs-content-sha256`; a multipart upload's part SHA-256s are
- * computed by a worker thread started here, which keeps going after the scan returns, so the
- * upload can send part 1 while later parts are still being hashed (`./part-digests.ts`).
+ * The local tar before upload: the safety check, the whole file's SHA-256 (metadata
+ * `x-obs-meta-sha256`, which the Initiate carries) and the parts' SHA-256s (each part's
+ * `x-obs-content-sha256`). For a multipart-sized file the check reads the headers only and ends
+ * before any request; the two digests are computed on two worker threads meanwhile, one pass
+ * each over the bytes (SHA-256 cannot be split, and the whole file's digest cannot be derived from
+ * the parts'), while the run signs in and chooses servers (`checkFile`). The upload then waits only
+ * for what is left of the whole-file pass, and part N's digest right before part N
+ * (`./part-digests.ts`). A single-PUT file is read once on the main thread: its SHA-256 is the
+ * body's digest too.
  *
- * SHA-256 runs at ~1,100-1,600 MiB/s on one core (SHA extensions): on the main thread it keeps
- * up with the tar check, and the parts' SHA-256s run on the other core (bench/scan.ts).
+ * SHA-256 runs at ~1,100-1,600 MiB/s on one core with SHA extensions (bench/scan.ts).
  */
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { plural } from '../util/text.js';
-import { TarInspector, type TarInspectorOptions, type TarReport, throwIfProblems } from './inspect.js';
+import {
+  inspectHeaders,
+  TarInspector,
+  type TarInspectorOptions,
+  type TarReport,
+  throwIfProblems,
+} from './inspect.js';
 import {
   hashPartsInWorker,
   knownPartDigests,
@@ -76,14 +85,15 @@ export interface FileScan {
 
 export interface ScanOptions {
   strictLayout: boolean;
-  /** Called after every chunk read by the main pass; throttling is the caller's business. */
+  /** Called after every chunk read (or passed over) by the check; throttling is the caller's business. */
   onProgress?: (bytesRead: number, total: number) => void;
   /** Name used in a TarError message; defaults to the path. */
   displayName?: string;
   /**
-   * Where part SHA-256s are computed: `worker` (default: a worker thread reading the file in
-   * parallel, delivering each part's digest as soon as it is ready) or `inline` (in the main
-   * pass, all known when the scan returns; for tests and bench/scan.ts).
+   * Where a multipart-sized file's digests are computed: `worker` (default: the headers are read
+   * here, the whole file and the parts hashed on two worker threads, each part's digest delivered
+   * as soon as it is ready) or `inline` (one pass here, everything known when the check returns;
+   * for tests and bench/scan.ts).
    */
   partHashing?: 'worker' | 'inline';
   /** Every archive member as the inspection sees it (the ledger's manifest collects them). */
@@ -91,23 +101,61 @@ export interface ScanOptions {
 }
 
 /**
- * Read `path` once; throws TarError when the tar is not safe to push. The caller owns the
- * returned `partDigests` (close it once the upload is over, or when there will be none).
+ * A tar that passed the check, whose digests may still be on their way: what the run can go on
+ * with (sign in, choose servers) before the upload needs the whole file's SHA-256.
  */
-export async function scanFile(path: string, options: ScanOptions): Promise<FileScan> {
+export interface CheckedFile {
+  size: number;
+  parts: FilePart[];
+  tar: TarReport;
+  partDigests: PartDigests;
+  /**
+   * The whole file's SHA-256, known at once for a single PUT, else computed on a worker thread
+   * beside everything else. Rejects when it cannot be computed (the file changed) or after `close`.
+   */
+  sha256Hex(): Promise<string>;
+  /** Stops the hashing (whole file and parts) when the digests are no longer needed. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Checks `path` and starts its digests; throws TarError when the tar is not safe to push. A
+ * multipart-sized file is checked by its headers only (`inspectHeaders`) while two worker threads
+ * hash it, the whole file on one and its parts on the other, so the check ends in milliseconds
+ * and the hashing runs on both cores while the caller signs in and chooses servers. A single-PUT
+ * file (or `partHashing: 'inline'`) is read once on this thread for everything. The caller owns
+ * the result: `close` it when there will be no upload.
+ */
+export async function checkFile(path: string, options: ScanOptions): Promise<CheckedFile> {
   const handle = await open(path, 'r');
-  let partDigests: PartDigests | undefined;
+  let hashing: { whole: PartDigests; parts: PartDigests } | undefined;
   try {
     const { size } = await handle.stat();
     const parts = planParts(size);
-    const multipart = parts.length > 0;
-    const inline = !multipart || options.partHashing === 'inline';
-    if (!inline) partDigests = hashPartsInWorker(path, parts);
-
+    const name = options.displayName ?? path;
     const inspector = new TarInspector({ strictLayout: options.strictLayout, onEntry: options.onEntry });
-    const sha256 = createHash('sha256');
-    const inlineParts = multipart && inline ? new PartHasher(parts) : undefined;
+    if (parts.length > 0 && options.partHashing !== 'inline') {
+      hashing = {
+        whole: hashPartsInWorker(path, [{ partNumber: 1, offset: 0, length: size }]),
+        parts: hashPartsInWorker(path, parts),
+      };
+      const tar = await inspectHeaders({ handle, size, name: path }, inspector, options.onProgress);
+      throwIfProblems(name, tar);
+      const { whole, parts: partDigests } = hashing;
+      return {
+        size,
+        parts,
+        tar,
+        partDigests,
+        sha256Hex: () => whole.sha256Hex(1),
+        close: async () => {
+          await Promise.all([whole.close(), partDigests.close()]);
+        },
+      };
+    }
 
+    const sha256 = createHash('sha256');
+    const inlineParts = parts.length > 0 ? new PartHasher(parts) : undefined;
     const bytesRead = await readAll(handle, (chunk, total) => {
       inspector.write(chunk);
       sha256.update(chunk);
@@ -119,25 +167,39 @@ export async function scanFile(path: string, options: ScanOptions): Promise<File
         `file '${path}' changed while it was being read (${plural(size, 'byte')} expected, ${bytesRead} read)`,
       );
     }
-
     const tar = inspector.end();
-    throwIfProblems(options.displayName ?? path, tar);
-
-    partDigests ??= inlineParts?.finish() ?? knownPartDigests([]);
-    const scan: FileScan = {
+    throwIfProblems(name, tar);
+    const digest = Promise.resolve(sha256.digest('hex'));
+    return {
       size,
-      sha256Hex: sha256.digest('hex'),
       parts,
-      partDigests,
       tar,
+      partDigests: inlineParts?.finish() ?? knownPartDigests([]),
+      sha256Hex: () => digest,
+      close: async () => {},
     };
-    return scan;
   } catch (error) {
-    await partDigests?.close();
+    await Promise.all([hashing?.whole.close(), hashing?.parts.close()]);
     throw error;
   } finally {
     await handle.close();
   }
+}
+
+/** `checkFile`, then its whole-file SHA-256: the scan the upload takes. */
+export async function completeScan(checked: CheckedFile): Promise<FileScan> {
+  try {
+    const { size, parts, tar, partDigests } = checked;
+    return { size, sha256Hex: await checked.sha256Hex(), parts, partDigests, tar };
+  } catch (error) {
+    await checked.close();
+    throw error;
+  }
+}
+
+/** Checks `path` and waits for its whole-file SHA-256 (`checkFile` + `completeScan`). */
+export async function scanFile(path: string, options: ScanOptions): Promise<FileScan> {
+  return completeScan(await checkFile(path, options));
 }
 
 /**

@@ -5,6 +5,7 @@ import type { RunReport, ServerResult } from '../../../src/model/results.js';
 import { Redactor } from '../../../src/redact.js';
 import {
   batchLine,
+  digestLine,
   duplicatesLine,
   failureLine,
   inspectedLine,
@@ -53,9 +54,17 @@ describe('outside text in log lines is escaped', () => {
   });
 
   it('inspectedLine: the file starts the line, so a leading `::` is escaped; tar entry names too', () => {
-    const line = inspectedLine('::error::x.tar', scan(2, ['data', 'b\nc']), 1.25);
+    const line = inspectedLine('::error::x.tar', scan(2, ['data', 'b\nc']).tar, 1.25);
     expect(line).toBe(
-      `\\u{3a}\\u{3a}error:\\u{3a}x.tar: 2 entries, 1.0 MiB of file data, top level: data, b\\nc; SHA-256 ${SHA}; read in 1.3 s`,
+      `\\u{3a}\\u{3a}error:\\u{3a}x.tar: 2 entries, 1.0 MiB of file data, top level: data, b\\nc; checked in 1.3 s`,
+    );
+    expect(line).not.toMatch(COMMAND);
+  });
+
+  it('digestLine: how long the SHA-256 took and how much of it the run waited for; the file escaped', () => {
+    const line = digestLine('::error::x.tar', SHA, 2.04, 0.35);
+    expect(line).toBe(
+      `SHA-256 of \\u{3a}\\u{3a}error:\\u{3a}x.tar: ${SHA} (hashed in 2.0 s, 0.3 s of it waited for)`,
     );
     expect(line).not.toMatch(COMMAND);
   });
@@ -155,8 +164,8 @@ describe('counts in the log are singular or plural as they should be', () => {
   });
 
   it('inspectedLine: 1 entry', () => {
-    expect(inspectedLine('app.tar', scan(1, ['data']), 0.5)).toBe(
-      `app.tar: 1 entry, 1.0 MiB of file data, top level: data; SHA-256 ${SHA}; read in 0.5 s`,
+    expect(inspectedLine('app.tar', scan(1, ['data']).tar, 0.5)).toBe(
+      `app.tar: 1 entry, 1.0 MiB of file data, top level: data; checked in 0.5 s`,
     );
   });
 

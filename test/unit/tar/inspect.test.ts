@@ -26,21 +26,48 @@ interface Seen {
   linkTarget: string | undefined;
 }
 
+/**
+ * Feeds `tar` to an inspector in `chunkSizes` chunks. When `skipping`, passes over what the
+ * inspector says it would only count (`skippable`/`skip`), as `inspectHeaders` reads a file.
+ */
+function feed(
+  tar: Uint8Array,
+  options: Partial<TarInspectorOptions>,
+  chunkSizes: number[],
+  skipping: boolean,
+): { report: TarReport; entries: TarEntry[]; bytesFed: number } {
+  const entries: TarEntry[] = [];
+  const inspector = new TarInspector({ strictLayout: true, ...options, onEntry: (e) => entries.push(e) });
+  let pos = 0;
+  let i = 0;
+  let bytesFed = 0;
+  while (pos < tar.length) {
+    const n = Math.max(1, chunkSizes[i++ % chunkSizes.length]!);
+    const chunk = tar.subarray(pos, pos + n);
+    inspector.write(chunk);
+    bytesFed += chunk.length;
+    pos += chunk.length;
+    if (!skipping) continue;
+    const skip = Math.min(inspector.skippable, tar.length - pos);
+    inspector.skip(skip);
+    pos += skip;
+  }
+  return { report: inspector.end(), entries, bytesFed };
+}
+
+/**
+ * The inspector's report and entries for `tar`; every call also checks that reading the headers
+ * only (skipping what the parser would only count) finds exactly the same.
+ */
 function inspect(
   tar: Uint8Array,
   options: Partial<TarInspectorOptions> = {},
   chunkSizes: number[] = [tar.length || 1],
 ): { report: TarReport; entries: TarEntry[] } {
-  const entries: TarEntry[] = [];
-  const inspector = new TarInspector({ strictLayout: true, ...options, onEntry: (e) => entries.push(e) });
-  let pos = 0;
-  let i = 0;
-  while (pos < tar.length) {
-    const n = Math.max(1, chunkSizes[i++ % chunkSizes.length]!);
-    inspector.write(tar.subarray(pos, pos + n));
-    pos += n;
-  }
-  return { report: inspector.end(), entries };
+  const { report, entries } = feed(tar, options, chunkSizes, false);
+  const headersOnly = feed(tar, options, chunkSizes, true);
+  expect({ report: headersOnly.report, entries: headersOnly.entries }).toEqual({ report, entries });
+  return { report, entries };
 }
 
 function problemsOf(tar: Uint8Array, options: Partial<TarInspectorOptions> = {}) {
@@ -575,6 +602,39 @@ describe('TarInspector is independent of chunking', () => {
       }
     });
   }
+});
+
+describe('reading the headers only', () => {
+  it('skips entry data: a tar of two 3 MiB files is checked reading little more than its headers', () => {
+    const tar = buildTar([
+      dataDir,
+      { path: 'data/a.bin', content: Buffer.alloc(3 * 1024 * 1024, 1) },
+      { path: 'data/b.bin', content: Buffer.alloc(3 * 1024 * 1024, 2) },
+    ]);
+    const { report, bytesFed } = feed(tar, {}, [4096], true);
+    expect(report).toMatchObject({ entries: 3, totalBytes: 6 * 1024 * 1024, problems: [] });
+    // Four reads: data/ and a.bin's header; b.bin's header; the end-of-archive blocks.
+    expect(bytesFed).toBeLessThanOrEqual(4 * 4096);
+    expect(feed(tar, {}, [4096], false).bytesFed).toBe(tar.length);
+  });
+
+  it('skip refuses more than the parser may pass over', () => {
+    const inspector = new TarInspector({ strictLayout: true });
+    const tar = buildTar([{ path: 'data/a', content: Buffer.alloc(1000) }]);
+    inspector.write(tar.subarray(0, 512));
+    expect(inspector.skippable).toBe(1024);
+    expect(() => inspector.skip(1025)).toThrow(RangeError);
+    expect(() => inspector.skip(-1)).toThrow(RangeError);
+    inspector.skip(1024);
+    expect(inspector.skippable).toBe(0);
+    expect(() => inspector.skip(1)).toThrow('cannot skip 1 bytes here');
+  });
+
+  it('once the parser has stopped, everything after may be skipped', () => {
+    const inspector = new TarInspector({ strictLayout: true });
+    inspector.write(Buffer.from('not a tar at all'.repeat(64)));
+    expect(inspector.skippable).toBe(Number.POSITIVE_INFINITY);
+  });
 });
 
 describe('TarError and inspectTar', () => {

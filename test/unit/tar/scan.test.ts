@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TarError } from '../../../src/tar/inspect.js';
 import {
+  checkFile,
+  completeScan,
   type FileScan,
   MAX_PARTS,
   MIN_PART_SIZE,
@@ -217,6 +219,57 @@ describe('scanFile', () => {
     await expect(scanFile(path, { strictLayout: false })).resolves.toMatchObject({
       tar: { topLevel: ['README'] },
     });
+  });
+
+  it('a multipart-sized tar is checked by its headers: a bad entry after 20 MiB of data is still found', async () => {
+    const path = join(dir, 'late-hostile.tar');
+    await writeFile(
+      path,
+      buildTar([
+        { path: 'data/', type: 'directory' },
+        { path: 'data/big.bin', content: randomBytes(20 * MiB) },
+        { path: 'data/link', type: 'symlink', linkTarget: '/etc/passwd' },
+      ]),
+    );
+    await expect(checkFile(path, { strictLayout: true })).rejects.toThrow(
+      /"data\/link": symlink target '\/etc\/passwd' is absolute/,
+    );
+  });
+
+  it('a multipart-sized tar: the check returns first, its SHA-256s come from the workers, entries as read inline', async () => {
+    const path = await tarOfSize(3 * SINGLE_PUT_LIMIT + 12345);
+    const file = await readFile(path);
+    const inlineEntries: string[] = [];
+    const inline = await checkFile(path, {
+      strictLayout: true,
+      partHashing: 'inline',
+      onEntry: (e) => inlineEntries.push(e.path),
+    });
+    const workerEntries: string[] = [];
+    const checked = await checkFile(path, { strictLayout: true, onEntry: (e) => workerEntries.push(e.path) });
+    try {
+      expect(checked.tar).toEqual(inline.tar);
+      expect(workerEntries).toEqual(inlineEntries);
+      expect(await checked.sha256Hex()).toBe(sha256Hex(file));
+      expect(await inline.sha256Hex()).toBe(sha256Hex(file));
+      const scan = await completeScan(checked);
+      expect(await partSha256s(scan)).toEqual(expectedDigests(file, scan.parts));
+    } finally {
+      await checked.close();
+    }
+  });
+
+  it('a closed check stops its digests: the SHA-256 rejects and completeScan says so', async () => {
+    // A sparse 8 GiB tar (a header, then zeros): seconds of hashing, so close() comes first.
+    const path = join(dir, 'sparse.tar');
+    const size = 8 * GiB;
+    await writeFile(path, buildTar([{ path: 'data/zeros', size, content: '' }], { endBlocks: 0 }));
+    await truncate(path, 512 + size + 1024);
+    const checked = await checkFile(path, { strictLayout: true });
+    expect(checked.tar).toMatchObject({ entries: 1, totalBytes: size, problems: [] });
+    await checked.close();
+    await expect(completeScan(checked)).rejects.toThrow(/stopped/);
+    await expect(checked.partDigests.sha256Hex(1)).rejects.toThrow(/stopped/);
   });
 
   it('fails plainly for a missing file', async () => {
