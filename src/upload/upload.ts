@@ -55,23 +55,30 @@ export interface UploadEvents {
 }
 
 /**
- * Read size per chunk of a body: 256 KiB while at most 32 parts are in flight, 128 KiB above, so
- * 64 parts in flight still hold 24 MiB of rings. On loopback (CPU-bound, 512 MiB, 2 paired runs on a loaded
- * machine) 256 KiB took the upload's CPU from 1.28× esdk's to 1.15× (half the reads and writes) for
- * +12 MiB peak RSS; 1 MiB saved no more CPU and took the peak RSS to 194 MiB (bench/README.md).
- */
-const CHUNK_BYTES = 256 * 1024;
-const SMALL_CHUNK_BYTES = 128 * 1024;
-const SMALL_CHUNKS_ABOVE = 32;
-export const chunkBytesFor = (inFlight: number): number =>
-  inFlight > SMALL_CHUNKS_ABOVE ? SMALL_CHUNK_BYTES : CHUNK_BYTES;
-/**
  * Buffers per body, reused in turn. undici asks for the next chunk only once the
  * socket has taken the previous one below its high-water mark (it awaits 'drain'
  * otherwise), so a buffer handed out two chunks ago is no longer referenced.
  * The body digest on every request (x-obs-content-sha256) would make OBS refuse anything else.
  */
 const RING_SIZE = 3;
+
+/**
+ * Read size per chunk of a body: 256 KiB, halved (down to 64 KiB) while the rings of all parts in
+ * flight would hold more than 12 MiB: 256 KiB up to 16 parts, 128 KiB up to 32, 64 KiB up to 64.
+ * Memory then stays the same whether `auto` settles at 8 or climbs to 64 (a far link, a big file),
+ * and only links that one connection cannot fill (where the CPU is idle) get the smaller reads. On
+ * loopback (CPU-bound, 512 MiB, 2 paired runs on a loaded machine) 256 KiB took the upload's CPU
+ * from 1.28× esdk's to 1.15× against 128 KiB; 1 MiB saved no more CPU and took the peak RSS to
+ * 194 MiB (bench/README.md).
+ */
+const CHUNK_BYTES = 256 * 1024;
+const MIN_CHUNK_BYTES = 64 * 1024;
+const RINGS_BUDGET_BYTES = 12 * 1024 * 1024;
+export function chunkBytesFor(inFlight: number): number {
+  let chunk = CHUNK_BYTES;
+  while (chunk > MIN_CHUNK_BYTES && inFlight * RING_SIZE * chunk > RINGS_BUDGET_BYTES) chunk /= 2;
+  return chunk;
+}
 
 /**
  * Rings of read buffers, allocated once and lent to one body at a time, all its
@@ -81,8 +88,8 @@ const RING_SIZE = 3;
  * A read stream allocates a fresh buffer for every chunk (1,024 per GiB) and
  * fresh buffers per part still make 3 GiB of garbage per GiB sent; either way
  * it piles up to 60-70 MiB before a collection (bench/upload.ts). Reused rings
- * keep the upload's memory flat: parts in flight × RING_SIZE × `chunkBytesFor(parts in flight)`
- * (12 MiB at 16, 24 MiB at 64). A ring of the other size coming back is let go.
+ * keep the upload's memory flat: parts in flight × RING_SIZE × `chunkBytesFor(parts in flight)`,
+ * at most 12 MiB. A ring of the other size coming back is let go.
  */
 class RingPool {
   private readonly free: Buffer[][] = [];

@@ -77,14 +77,17 @@ describe('AutoConcurrency', () => {
 });
 
 describe('chunkBytesFor', () => {
-  it('reads 256 KiB chunks up to 32 parts in flight and 128 KiB above: 64 in flight hold 24 MiB of rings', () => {
-    expect([1, 8, 32, 33, 64].map(chunkBytesFor)).toEqual([
+  it('reads 256 KiB chunks up to 16 parts in flight, halving above so the rings never pass 12 MiB', () => {
+    expect([1, 8, 16, 17, 32, 33, 64].map(chunkBytesFor)).toEqual([
       256 * 1024,
       256 * 1024,
       256 * 1024,
       128 * 1024,
       128 * 1024,
+      64 * 1024,
+      64 * 1024,
     ]);
-    expect(64 * 3 * chunkBytesFor(64)).toBe(24 * MiB);
+    for (const n of [16, 32, 64]) expect(n * 3 * chunkBytesFor(n)).toBe(12 * MiB);
+    expect(200 * 3 * chunkBytesFor(200)).toBe(200 * 3 * 64 * 1024);
   });
 });
