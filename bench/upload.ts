@@ -150,7 +150,7 @@ async function runAction(
       concurrency,
       wallS: run.wallMs / 1000,
       peakRssMiB: run.peakRssMiB,
-      inspectS: seconds(run.stdout, /; read in ([\d.]+) s$/m),
+      inspectS: seconds(run.stdout, /; checked in ([\d.]+) s$/m),
       uploadS: seconds(run.stdout, /^Uploaded [\d.]+ MiB in ([\d.]+) s/m),
       failedParts: failedParts(emu, key),
       ok,
@@ -285,20 +285,33 @@ const MODELS: Array<{ name: string; throttle: LinkThrottle | undefined }> = [
   { name: 'far', throttle: { bytesPerSecond: 2 * MiB, answerDelayMs: 150 } },
 ];
 
+/**
+ * Requests before the upload in the link models, for ours and esdk alike: keyless sign-in (2), the
+ * project id (1), the servers and the phone models for the pre-flight (2), as the action makes them
+ * by default. Each waits the model's answer delay; ours hashes meanwhile.
+ */
+const BEFORE_UPLOAD_REQUESTS = 5;
+
 /** The link's floor: the size at the link's cap (none on loopback or an uncapped link). */
 function floorS(throttle: LinkThrottle | undefined, bytes: number): number | undefined {
   return throttle?.totalBytesPerSecond ? bytes / throttle.totalBytesPerSecond : undefined;
 }
 
 /**
- * `npx tsx bench/upload.ts models [sizeMiB=512] [runs=1] [models=loopback,long,capped,far]`: for
- * each link model, the action's scan and upload (bench/lib/upload-child.ts, `upload-concurrency:
+ * `npx tsx bench/upload.ts models [sizeMiB=512] [runs=1] [models=all|loopback,long,capped,far] [before=5]`:
+ * for each link model, the action's check and upload (bench/lib/upload-child.ts, `upload-concurrency:
  * auto`) and esdk at its defaults, paired: each run measures both back to back, the order
- * alternating from run to run so that the load of the shared machine hits both alike. Medians of
- * wall, CPU, peak RSS, the ratios to esdk and to the floor, ours split in scan (tar check +
- * SHA-256, before the Initiate) and upload, and how `auto` moved in the last run.
+ * alternating from run to run so that the load of the shared machine hits both alike. Both first
+ * make `before` requests (the round trips before an upload). Medians of wall, CPU, peak RSS, the
+ * ratios to esdk and to the floor, ours' tar check and how long the upload still waited for the
+ * whole-file SHA-256, and how `auto` moved in the last run.
  */
-async function models(sizeMiB: number, runs: number, only: string[] | undefined): Promise<void> {
+async function models(
+  sizeMiB: number,
+  runs: number,
+  only: string[] | undefined,
+  before: number,
+): Promise<void> {
   const node = node24();
   const dir = mkdtempSync(join(tmpdir(), 'cph-upload-models-'));
   const emu = await startEmulator({ discardObjectData: true });
@@ -313,7 +326,7 @@ async function models(sizeMiB: number, runs: number, only: string[] | undefined)
     );
     if (built.code !== 0) throw new Error(`ncc failed: ${built.stderr}`);
     console.log(
-      `link models: ${sizeMiB} MiB tar, ${plural(runs, 'run')} each, ${nodeVersion(node)}; at the start: ${loadNote()}`,
+      `link models: ${sizeMiB} MiB tar, ${plural(runs, 'run')} each, ${plural(before, 'request')} before each upload, ${nodeVersion(node)}; at the start: ${loadNote()}`,
     );
     const file = join(dir, 'bench.tar');
     const bytes = sizeMiB * MiB;
@@ -333,17 +346,22 @@ async function models(sizeMiB: number, runs: number, only: string[] | undefined)
         const key = `m/${model.name}-${run}-a.tar`;
         const m = await measure(
           node,
-          [join(child, 'index.js'), JSON.stringify({ ...options, key, concurrency: 'auto' })],
+          [join(child, 'index.js'), JSON.stringify({ ...options, key, concurrency: 'auto', before })],
           { cwd: REPO_ROOT },
         );
         const ok = m.code === 0 && emu.obs.getObject(BUCKET, key)?.size === bytes;
         if (!ok) console.error(m.stdout.slice(-2000), m.stderr.slice(-2000));
-        const last = JSON.parse(m.stdout.trim().split('\n').at(-1) || '{}') as { scanS?: number };
-        return { m, ok, scanS: last.scanS ?? Number.NaN };
+        const last = JSON.parse(m.stdout.trim().split('\n').at(-1) || '{}') as {
+          checkS?: number;
+          waitS?: number;
+        };
+        return { m, ok, checkS: last.checkS ?? Number.NaN, waitS: last.waitS ?? Number.NaN };
       };
       const runEsdkModel = async (run: number) => {
         const key = `m/${model.name}-${run}-e.tar`;
-        const m = await measure(node, [ESDK_CHILD, JSON.stringify({ ...options, key })], { cwd: REPO_ROOT });
+        const m = await measure(node, [ESDK_CHILD, JSON.stringify({ ...options, key, before })], {
+          cwd: REPO_ROOT,
+        });
         const ok = m.code === 0 && emu.obs.getObject(BUCKET, key)?.size === bytes;
         if (!ok) console.error(m.stdout.slice(-2000), m.stderr.slice(-2000));
         return { m, ok };
@@ -361,7 +379,7 @@ async function models(sizeMiB: number, runs: number, only: string[] | undefined)
         const a = ours.at(-1)!;
         const e = esdk.at(-1)!;
         console.log(
-          `  ${model.name} run ${run + 1}: ours ${fixed(a.m.wallMs / 1000, 2)} s (scan ${fixed(a.scanS, 2)} s), esdk ${fixed(e.m.wallMs / 1000, 2)} s → ${fixed(a.m.wallMs / e.m.wallMs, 2)}×`,
+          `  ${model.name} run ${run + 1}: ours ${fixed(a.m.wallMs / 1000, 2)} s (check ${fixed(a.checkS, 2)} s, waited ${fixed(a.waitS, 2)} s for the SHA-256), esdk ${fixed(e.m.wallMs / 1000, 2)} s → ${fixed(a.m.wallMs / e.m.wallMs, 2)}×`,
         );
       }
       const med = median;
@@ -373,7 +391,7 @@ async function models(sizeMiB: number, runs: number, only: string[] | undefined)
       rows.push([
         model.name,
         `${fixed(wall, 2)} s${okA ? '' : ' FAILED'}`,
-        `${fixed(med(ours.map((r) => r.scanS)), 2)} s`,
+        `${fixed(med(ours.map((r) => r.checkS)), 2)} s / ${fixed(med(ours.map((r) => r.waitS)), 2)} s`,
         `${fixed(med(ours.map((r) => r.m.cpuMs)) / 1000, 2)} s`,
         `${fixed(med(ours.map((r) => r.m.peakRssMiB)))} MiB`,
         `${fixed(esdkWall, 2)} s${okE ? '' : ' FAILED'}`,
@@ -392,7 +410,7 @@ async function models(sizeMiB: number, runs: number, only: string[] | undefined)
         [
           'link',
           'ours wall',
-          'ours scan',
+          'ours check / SHA wait',
           'ours CPU',
           'ours RSS',
           'esdk wall',
@@ -415,7 +433,12 @@ const plural = (n: number, word: string) => `${n} ${n === 1 ? word : `${word}s`}
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'models')
-    return models(Number(process.argv[3] ?? 512), Number(process.argv[4] ?? 1), process.argv[5]?.split(','));
+    return models(
+      Number(process.argv[3] ?? 512),
+      Number(process.argv[4] ?? 1),
+      process.argv[5] && process.argv[5] !== 'all' ? process.argv[5].split(',') : undefined,
+      Number(process.argv[6] ?? BEFORE_UPLOAD_REQUESTS),
+    );
   const runs = Number(process.argv[2] ?? 3);
   const sizeMiB = Number(process.argv[3] ?? 1024);
   const bigMiB = Number(process.argv[4] ?? 4096);
@@ -535,7 +558,7 @@ async function main(): Promise<void> {
     'wall = spawn → exit of the child (the action: Node start, tar check + SHA-256, HEAD, upload, PushShareFiles, outputs); ' +
       'MiB/s = size / wall; medians. × esdk = wall / esdk-obs-nodejs wall, same link and size. ' +
       `long link = ${LONG_LINK.bytesPerSecond / MiB} MiB/s per connection and ${LONG_LINK.answerDelayMs} ms before each answer. ` +
-      'Action only: inspect = "read in X s", upload = "Uploaded … in Y s" (HEAD + multipart); ' +
+      'Action only: inspect = "checked in X s" (tar headers; the SHA-256s go on beside sign-in), upload = "Uploaded … in Y s" (HEAD + multipart); ' +
       'failed parts = UploadPart requests the emulator did not answer 200 (aborted by the client, then sent again).',
   );
   console.log(`at the end: ${loadNote()}`);

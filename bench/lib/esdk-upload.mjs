@@ -1,6 +1,8 @@
 // Child process of bench/upload.ts: the official esdk-obs-nodejs `uploadFile` (whole-file MD5
 // first, then multipart), plain JavaScript so that no TypeScript loader sits in the measured RSS.
-//   node bench/lib/esdk-upload.mjs '<json: server, accessKeyId, secretAccessKey, bucket, key, file, partSize?, taskNum?, checkpointFile?>'
+//   node bench/lib/esdk-upload.mjs '<json: server, accessKeyId, secretAccessKey, bucket, key, file, partSize?, taskNum?, checkpointFile?, before?>'
+// `before`: that many HEAD requests, one after the other, before the upload (the round trips a
+// workflow makes before it uploads: sign-in, project id, choosing servers; see upload-child.ts).
 // Without partSize and taskNum the SDK picks its defaults (5 MiB parts, TaskNum 20).
 // With checkpointFile: EnableCheckpoint + EnableCheckSum; without: the SDK's plain uploadFile.
 import { createHash } from 'node:crypto';
@@ -29,6 +31,7 @@ client.util.fileMD5 = (path, callback) => {
 };
 const started = performance.now();
 try {
+  for (let i = 0; i < (o.before ?? 0); i++) await client.getObjectMetadata({ Bucket: o.bucket, Key: o.key });
   const result = await client.uploadFile({
     Bucket: o.bucket,
     Key: o.key,

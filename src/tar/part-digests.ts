@@ -99,7 +99,7 @@ try {
     const hash = createHash('sha256');
     for (let done = 0; done < length; ) {
       const n = readSync(fd, buffer, 0, Math.min(bufferBytes, length - done), offset + done);
-      if (n === 0) throw new Error('file ' + JSON.stringify(path) + ' shrank while its parts were being hashed');
+      if (n === 0) throw new Error('file ' + JSON.stringify(path) + ' shrank while it was being hashed');
       hash.update(buffer.subarray(0, n));
       done += n;
     }
