@@ -86,6 +86,19 @@ describe('file upload', () => {
     expect(stored?.md5Hex).toBe(md5(data));
     expect(stored?.metadata).toEqual({ sha256: sha256(data) });
     expect(stored?.contentType).toBe('application/x-tar');
+    // The tar check reads headers only and comes first; the SHA-256 is waited for after the
+    // servers are chosen (it was computed meanwhile), right before the upload.
+    const log = first.stdout;
+    const at = (text: string) => {
+      const i = log.indexOf(text);
+      expect(i, text).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    expect(log).toMatch(/big\.tar: 1 entry, 40\.0 MiB of file data, top level: data; checked in \d+\.\d s/);
+    const digest = at(`SHA-256 of ${file}: ${sha256(data)} (hashed in `);
+    expect(at('checked in')).toBeLessThan(at('3 servers chosen'));
+    expect(at('3 servers chosen')).toBeLessThan(digest);
+    expect(digest).toBeLessThan(at('Uploading '));
 
     emu.clearRequests();
     const second = await run({ inputs: baseInputs(emu, { file, wait: 'false' }) });
