@@ -101,7 +101,14 @@ async function publish(
     throw error;
   };
   const { ctx, target, fleet } = await prepare(config, report, tuning).catch(stopHashing);
-  const scan = inspected && (await hashedFile(inspected, report, tuning.signal).catch(stopHashing));
+  const scan =
+    inspected &&
+    (await hashedFile(inspected, report, tuning.signal).catch((error: unknown) => {
+      // Chosen servers stay in the report whatever happens.
+      const { servers } = stageServers(fleet.accepted, config.rollout);
+      report.servers.push(...notPushed(servers, error, report, ctx));
+      return stopHashing(error);
+    }));
 
   const ledger = config.ledger
     ? await group('Ledger', () => openLedger(ctx, target, config, scan, manifest, fleet, report, env))

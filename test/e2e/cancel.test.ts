@@ -5,7 +5,7 @@
  * Signals are sent when the emulator has *received* a given request (an event, not a time window);
  * that request is held by a `delay` fault so the signal surely lands while it is in flight.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -234,6 +234,46 @@ describe('cancellation', () => {
     expect(result.summary).toMatch(/^## cph-publish cancelled: 0 of 3 servers succeeded/);
     expect(result.summary).toContain('not uploaded: the upload was cancelled');
     expect(result.summary).not.toContain('stopped before the upload');
+    expect(reportFile(result)).toMatchObject({ outcome: 'cancelled', cancelled: true });
+  });
+  it('SIGINT while the run waits for the SHA-256 of a big file: the hashing stops, nothing is sent to OBS', async () => {
+    // A sparse 8 GiB tar (one header, then zeros): many seconds of hashing on any machine.
+    const file = path.join(dir, 'huge.tar');
+    const size = 8 * 1024 * MiB;
+    writeFileSync(file, buildTar([{ path: 'data/zeros', size, content: '' }], { endBlocks: 0 }));
+    truncateSync(file, 512 + size + 1024);
+    emu.obs.deleteObject(BUCKET, OBJECT);
+    let stdout = '';
+    const { onSpawn, timing } = signalWhen(async () => {
+      for (let i = 0; i < 6000 && !stdout.includes('3 servers chosen'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }, 'SIGINT');
+    const result = await run({
+      inputs: baseInputs(emu, { file }),
+      onSpawn: (child) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+        });
+        onSpawn(child);
+      },
+    });
+
+    expect(result.code).toBe(1);
+    expect(timing.exitedAfterMs).toBeLessThan(5000);
+    expect(result.stdout).toMatch(
+      /huge\.tar: 1 entry, 8192\.0 MiB of file data, top level: data; checked in/,
+    );
+    expect(result.stdout).not.toContain('SHA-256 of');
+    expect(failureLine(result)).toMatch(/^::error::cph-publish: the run was cancelled \(SIGINT\)/);
+    expect(emu.requests.filter((r) => r.service === 'OBS')).toEqual([]);
+    expect(emu.requestsFor('PushShareFiles')).toHaveLength(0);
+    expect(result.outputs.uploaded).toBe('false');
+    expect(jobsOutput(result).map((j) => [j.server_id, j.status])).toEqual([
+      ['srv-0001', 'skipped'],
+      ['srv-0002', 'skipped'],
+      ['srv-0003', 'skipped'],
+    ]);
     expect(reportFile(result)).toMatchObject({ outcome: 'cancelled', cancelled: true });
   });
 });
