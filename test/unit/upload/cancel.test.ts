@@ -94,6 +94,13 @@ describe('cleanupSignal', () => {
     expect((signal.reason as DOMException).message).toBe('The clean-up ran out of time.');
   });
 
+  it('listens to the run once: nothing stays attached to it after it aborted', () => {
+    const run = new AbortController();
+    const added = vi.spyOn(run.signal, 'addEventListener');
+    cleanupSignal(run.signal, 60_000);
+    expect(added.mock.calls.map(([type, , options]) => [type, options])).toEqual([['abort', { once: true }]]);
+  });
+
   it('a grace of its own', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const run = new AbortController();

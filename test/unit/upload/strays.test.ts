@@ -38,6 +38,13 @@ describe('strayUploads', () => {
     ).toEqual(['KEEP', 'LOST-1', 'LOST-2', 'EDGE']);
   });
 
+  it('the window starts exactly 2 s before the first Initiate (OBS clock): that upload is in, one 1 ms older is not', () => {
+    const edge = [upload('AT', KEY, -2_000), upload('BEFORE', KEY, -2_001)];
+    expect(
+      strayUploads(edge, { key: KEY, keep: undefined, firstSentAtMs: SENT }, clock).map((u) => u.uploadId),
+    ).toEqual(['AT']);
+  });
+
   it('does not depend on the runner clock: the same answer whatever the skew', () => {
     for (const skew of [-SKEW, 0, 14 * 60_000]) {
       const shifted = listed.map((u) => ({ ...u, initiatedMs: u.initiatedMs - SKEW + skew }));

@@ -313,26 +313,46 @@ describe('a single PUT', () => {
     expect(chunks.slice(0, -1).every((c) => c.length === size)).toBe(true);
   });
 
-  it('a retried PUT takes its bytes back from the progress and reads the file again from the start', async () => {
+  it('a PUT retried twice takes its bytes back each time and reads the file again from the start', async () => {
     const { file, data } = fileOf(5 * 1024 * KiB);
-    let first: Read | undefined;
+    const cut: Read[] = [];
     const fake = fakeObs({
       put: async (read, onRetry) => {
-        first = await read(2);
+        cut.push(await read(2));
+        onRetry();
+        cut.push(await read(3));
         onRetry();
         await read();
       },
     });
     const { result, progress } = await run(fake.obs, { path: file, scan: scanOf(data).scan });
     expect(result?.uploaded).toBe(true);
-    const second = fake.reads[1]!;
-    expect(second.bytes.equals(data)).toBe(true);
-    const firstTotals = runningTotals(first!.chunks.map((c) => c.length));
-    expect(progress.map(([sent]) => sent)).toEqual([
-      ...firstTotals,
-      ...runningTotals(second.chunks.map((c) => c.length)),
-    ]);
+    const last = fake.reads[2]!;
+    expect(last.bytes.equals(data)).toBe(true);
+    const totals = (r: Read) => runningTotals(r.chunks.map((c) => c.length));
+    expect(progress.map(([sent]) => sent)).toEqual([...totals(cut[0]!), ...totals(cut[1]!), ...totals(last)]);
     expect(progress.every(([, total]) => total === data.length)).toBe(true);
+  });
+
+  it('reports the seconds it took, from its start to its end', async () => {
+    const { file, data } = fileOf(KiB);
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => {
+      now += 2500;
+      return now;
+    });
+    const put = await run(fakeObs().obs, { path: file, scan: scanOf(data).scan });
+    expect(put.result?.seconds).toBe(2.5);
+    const head = async () => ({ size: data.length, etag: undefined, sha256Hex: sha256(data) });
+    const skipped = await run(fakeObs({ head }).obs, {
+      path: file,
+      scan: scanOf(data).scan,
+      skipUnchanged: true,
+    });
+    expect(skipped.result?.seconds).toBe(2.5);
+    // Multipart reads the clock once more, when the Initiate is sent.
+    const parts = await run(fakeObs().obs, { path: file, scan: scanOf(data, [512, 512]).scan });
+    expect(parts.result?.seconds).toBe(5);
   });
 
   it('a file that shrank since it was scanned fails the upload, naming the file (instead of reading for ever)', async () => {
@@ -645,6 +665,40 @@ describe('multipart', () => {
       ]);
       expect(result?.peakInFlight).toBeGreaterThanOrEqual(8);
       expect(result?.peakInFlight).toBeLessThanOrEqual(16);
+    });
+
+    it('a level above 32 in flight: its parts read through rings of its own chunk size, not the rings before', async () => {
+      // Every reading comes in half the time of the one before: each level moves twice as much.
+      let now = 0;
+      let step = 1000;
+      vi.spyOn(performance, 'now').mockImplementation(() => {
+        now += step;
+        step /= 2;
+        return now;
+      });
+      const { file, data } = fileOf(100 * KiB);
+      const { scan } = scanOf(
+        data,
+        Array.from({ length: 100 }, () => KiB),
+      );
+      const fake = fakeObs();
+      const { result, logs } = await run(fake.obs, {
+        path: file,
+        scan,
+        concurrency: 'auto',
+        autoTiming: timing,
+      });
+      expect(result?.uploaded).toBe(true);
+      expect(logs.at(-2)).toMatch(/^Upload: settled at 64 parts in flight, the most there can be: 64 moved /);
+      expect(logs.at(-1)).toBe(
+        `Upload: at most ${result?.peakInFlight} parts in flight (auto tried 8, 16, 32, 64)`,
+      );
+      const ringBytes = (n: number) =>
+        fake.parts.find((p) => p.partNumber === n)!.chunks[0]!.buffer.byteLength;
+      expect(ringBytes(1)).toBe(chunkBytesFor(8));
+      // The last parts started once the limit was 64.
+      expect(ringBytes(100)).toBe(chunkBytesFor(64));
+      expect(ringBytes(99)).toBe(chunkBytesFor(64));
     });
 
     it('a single PUT measures nothing', async () => {
@@ -991,17 +1045,23 @@ describe('uploads a repeated Initiate opened (strays)', () => {
     expect(logs).toHaveLength(3);
   });
 
-  it('one Initiate without an answer (a network error): it may have opened an upload, so the listing is checked', async () => {
-    const { file, data } = fileOf(20 * KiB);
-    const { fake, open } = initiatingObs(1, [], new Error('socket hang up'));
-    const { error } = await run(fake.obs, { path: file, scan: scanOf(data, [10 * KiB, 10 * KiB]).scan });
-    expect((error as Error).message).toBe('socket hang up');
-    expect(fake.calls.slice(1)).toEqual([
-      `run ListMultipartUploads ${KEY}`,
-      `run AbortMultipartUpload ${KEY} U-1`,
-    ]);
-    expect(open).toEqual([]);
-  });
+  it.each([
+    ['a network error', serviceError('InitiateMultipartUpload')],
+    ['an error of its own', new Error('socket hang up')],
+  ])(
+    'one Initiate without an answer (%s): it may have opened an upload, so the listing is checked',
+    async (_, failure) => {
+      const { file, data } = fileOf(20 * KiB);
+      const { fake, open } = initiatingObs(1, [], failure);
+      const { error } = await run(fake.obs, { path: file, scan: scanOf(data, [10 * KiB, 10 * KiB]).scan });
+      expect(error).toBe(failure);
+      expect(fake.calls.slice(1)).toEqual([
+        `run ListMultipartUploads ${KEY}`,
+        `run AbortMultipartUpload ${KEY} U-1`,
+      ]);
+      expect(open).toEqual([]);
+    },
+  );
 
   it('one Initiate that OBS refused (an answer): it opened nothing, nothing is listed', async () => {
     const { file, data } = fileOf(20 * KiB);
