@@ -22,6 +22,20 @@ import {
   uploadFile,
 } from '../../../src/upload/upload.js';
 
+/** Every file handle the upload opened, to check that each was closed. */
+const opened = vi.hoisted(() => [] as Array<{ fd: number }>);
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...actual,
+    open: async (...args: Parameters<typeof actual.open>) => {
+      const handle = await actual.open(...args);
+      opened.push(handle);
+      return handle;
+    },
+  };
+});
+
 const KEY = 'releases/app.tar';
 const KiB = 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -366,18 +380,41 @@ describe('a single PUT', () => {
   });
 });
 
+describe('file handles', () => {
+  it('each body closes its file: read to the end, abandoned by a retry, or cut short by a file that shrank', async () => {
+    opened.length = 0;
+    const { file, data } = fileOf(3 * chunkBytesFor(1));
+    const fake = fakeObs({
+      put: async (read, onRetry) => {
+        await read(1);
+        onRetry();
+        await read();
+      },
+    });
+    await run(fake.obs, { path: file, scan: scanOf(data).scan });
+    const shrunk = await run(fakeObs().obs, {
+      path: file,
+      scan: scanOf(data, [], undefined, data.length + 1).scan,
+    });
+    expect((shrunk.error as Error).message).toMatch(/shrank/);
+    expect(opened).toHaveLength(3);
+    expect(opened.map((h) => h.fd)).toEqual([-1, -1, -1]);
+  });
+});
+
 describe('skip-unchanged', () => {
   const { data } = { data: randomBytes(64 * KiB) };
   const same = { size: data.length, etag: '"x"', sha256Hex: sha256(data) };
 
   it.each([
-    ['the same size and SHA-256 (upper-case hex)', { ...same, sha256Hex: sha256(data).toUpperCase() }, true],
-    ['the same size and SHA-256', same, true],
-    ['no object', undefined, false],
-    ['one byte more', { ...same, size: data.length + 1 }, false],
-    ['another SHA-256', { ...same, sha256Hex: '0'.repeat(64) }, false],
-    ['no SHA-256 metadata', { ...same, sha256Hex: undefined }, false],
-  ])('%s: skipped = %s', async (_, existing, skipped) => {
+    // Names without the random SHA-256: a test's name must be the same on every run.
+    ['the same size and SHA-256 (upper-case hex)', true, { ...same, sha256Hex: sha256(data).toUpperCase() }],
+    ['the same size and SHA-256', true, same],
+    ['no object', false, undefined],
+    ['one byte more', false, { ...same, size: data.length + 1 }],
+    ['another SHA-256', false, { ...same, sha256Hex: '0'.repeat(64) }],
+    ['no SHA-256 metadata', false, { ...same, sha256Hex: undefined }],
+  ] as const)('%s: skipped = %s', async (_, skipped, existing) => {
     const { file } = fileOf(0);
     writeFileSync(file, data);
     const { scan, closes } = scanOf(data);
@@ -609,6 +646,21 @@ describe('multipart', () => {
     // The second part got the first one's ring back.
     expect(buffers(two!)).toEqual(buffers(one!));
     for (const [i, b] of buffers(two!).entries()) expect(b).toBe(buffers(one!)[i]);
+  });
+
+  it("a part that ends inside a chunk reads only its own bytes, not the next part's", async () => {
+    const size = chunkBytesFor(1);
+    const { file, data } = fileOf(3 * size);
+    const { scan } = scanOf(data, [size + 1000, 2 * size - 1000]);
+    const fake = fakeObs();
+    const { result } = await run(fake.obs, { path: file, scan, concurrency: 1 });
+    expect(result?.uploaded).toBe(true);
+    expect(fake.parts.map((p) => p.chunks.map((c) => c.length))).toEqual([
+      [size, 1000],
+      [size, size - 1000],
+    ]);
+    expect(fake.parts[0]!.bytes.equals(data.subarray(0, size + 1000))).toBe(true);
+    expect(fake.parts[1]!.bytes.equals(data.subarray(size + 1000))).toBe(true);
   });
 
   describe('upload-concurrency auto (the clock: 1 s more at every reading)', () => {
@@ -946,6 +998,82 @@ describe('a failed upload is cleaned up', () => {
       `cleanup AbortMultipartUpload ${KEY} U-1`,
     ]);
     expect(closes()).toBe(1);
+  });
+});
+
+describe('events are optional', () => {
+  it('without listeners the outcome is the same: a lost Complete answer, an auto change, a failed abort', async () => {
+    const { file, data } = fileOf(20 * KiB);
+    const lost = fakeObs({
+      complete: async () => {
+        throw serviceError('CompleteMultipartUpload', 404, 'NoSuchUpload');
+      },
+      head: async () => ({ size: data.length, etag: undefined, sha256Hex: sha256(data) }),
+    });
+    const scan = () =>
+      scanOf(
+        data,
+        Array.from({ length: 20 }, () => KiB),
+      ).scan;
+    await expect(
+      uploadFile(lost.obs, { path: file, key: KEY, scan: scan(), skipUnchanged: false }),
+    ).resolves.toMatchObject({ uploaded: true });
+
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => (now += 1000));
+    const auto = { concurrency: 'auto' as const, autoTiming: { warmupMs: 0, windowMs: 1 } };
+    await expect(
+      uploadFile(fakeObs().obs, { path: file, key: KEY, scan: scan(), skipUnchanged: false, ...auto }),
+    ).resolves.toMatchObject({ uploaded: true });
+
+    const failure = serviceError('UploadPart', 500, 'InternalError');
+    const failing = fakeObs({
+      part: async () => {
+        throw failure;
+      },
+      abort: async () => {
+        throw new Error('abort refused');
+      },
+    });
+    await expect(
+      uploadFile(failing.obs, { path: file, key: KEY, scan: scan(), skipUnchanged: false }),
+    ).rejects.toBe(failure);
+  });
+
+  it('a caller that only listens to warnings gets none when the clean-up worked', async () => {
+    const { file, data } = fileOf(20 * KiB);
+    const failure = serviceError('UploadPart', 500, 'InternalError');
+    let n = 0;
+    const fake = fakeObs({
+      initiate: async (onRetry) => {
+        onRetry();
+        n += 2;
+        return `U-${n}`;
+      },
+      part: async () => {
+        throw failure;
+      },
+      list: async () => {
+        const now = Date.now();
+        return {
+          uploads: [{ key: KEY, uploadId: 'U-1', initiatedMs: now }],
+          serverNowMs: now,
+          localNowMs: now,
+        };
+      },
+    });
+    const warnings: string[] = [];
+    const error = await uploadFile(
+      fake.obs,
+      { path: file, key: KEY, scan: scanOf(data, [10 * KiB, 10 * KiB]).scan, skipUnchanged: false },
+      { warn: (m) => warnings.push(m) },
+    ).catch((e: unknown) => e);
+    expect(error).toBe(failure);
+    expect(fake.calls.filter((c) => c.includes('Abort'))).toEqual([
+      `run AbortMultipartUpload ${KEY} U-2`,
+      `run AbortMultipartUpload ${KEY} U-1`,
+    ]);
+    expect(warnings).toEqual([]);
   });
 });
 
