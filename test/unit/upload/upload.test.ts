@@ -37,6 +37,8 @@ vi.mock('node:fs/promises', async (importOriginal) => {
 });
 
 const KEY = 'releases/app.tar';
+/** How long a test waits for an event of the upload (generous: the box may be busy). */
+const WAIT = { timeout: 20_000, interval: 5 };
 const KiB = 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -584,11 +586,11 @@ describe('multipart', () => {
       },
     });
     const pending = run(fake.obs, { path: file, scan, concurrency: 2 });
-    await vi.waitFor(() => expect(started).toEqual([1, 2]));
+    await vi.waitFor(() => expect([...started].sort()).toEqual([1, 2]), WAIT);
     gates.get(2)!.resolve();
-    await vi.waitFor(() => expect(started).toEqual([1, 2, 3]));
+    await vi.waitFor(() => expect([...started].sort()).toEqual([1, 2, 3]), WAIT);
     gates.get(3)!.resolve();
-    await vi.waitFor(() => expect(started).toEqual([1, 2, 3, 4]));
+    await vi.waitFor(() => expect([...started].sort()).toEqual([1, 2, 3, 4]), WAIT);
     gates.get(4)!.resolve();
     gates.get(1)!.resolve();
     const { result, logs } = await pending;
