@@ -285,3 +285,53 @@ describe('upload deadlines', () => {
     expect(sequence().at(-1)).toEqual(['AbortMultipartUpload', 204]);
   });
 });
+
+describe('clean-up after a failure, against OBS', () => {
+  it('the Initiate answer lost on every attempt: each upload the attempts opened is listed and aborted; none is left open', async () => {
+    test.ctx.retry.maxAttempts = 3;
+    emu.faults.add({
+      op: 'InitiateMultipartUpload',
+      times: Number.POSITIVE_INFINITY,
+      action: { kind: 'drop-after' },
+    });
+    const { error, messages } = await upload(big);
+    expect(error).toBeInstanceOf(ServiceError);
+    expect((error as ServiceError).operation).toBe('InitiateMultipartUpload');
+    expect((error as ServiceError).status).toBeUndefined();
+    const opened = emu.requestsFor('InitiateMultipartUpload');
+    expect(opened).toHaveLength(3);
+    expect(sequence().slice(3)).toEqual([
+      ['ListMultipartUploads', 200],
+      ['AbortMultipartUpload', 204],
+      ['AbortMultipartUpload', 204],
+      ['AbortMultipartUpload', 204],
+    ]);
+    expect(emu.obs.uploads.size).toBe(0);
+    expect(messages.filter((m) => m.startsWith('Aborted'))).toHaveLength(3);
+    expect(emu.requestsFor('UploadPart')).toEqual([]);
+  });
+
+  it('a retried Initiate, then a part refused for good: the upload in use is aborted, then the stray', async () => {
+    test.ctx.retry.maxAttempts = 2;
+    emu.faults.add({ op: 'InitiateMultipartUpload', action: { kind: 'drop-after' } });
+    emu.faults.add({
+      op: 'UploadPart',
+      times: Number.POSITIVE_INFINITY,
+      action: obsError(403, 'AccessDenied'),
+    });
+    const { error, warnings } = await upload(big, { concurrency: 1 });
+    expect((error as ServiceError).code).toBe('AccessDenied');
+    const ops = sequence();
+    expect(ops.slice(0, 2)).toEqual([
+      ['InitiateMultipartUpload', 200],
+      ['InitiateMultipartUpload', 200],
+    ]);
+    expect(ops.slice(-3)).toEqual([
+      ['AbortMultipartUpload', 204],
+      ['ListMultipartUploads', 200],
+      ['AbortMultipartUpload', 204],
+    ]);
+    expect(emu.obs.uploads.size).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+});

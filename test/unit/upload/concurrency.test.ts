@@ -56,6 +56,21 @@ describe('AutoConcurrency', () => {
     expect(drive((n) => (n === 8 ? 100 : 111)).map(([, limit]) => limit)).toEqual([8, 16, 32, 16]);
   });
 
+  it('exactly 10 % more is growth: 8 moved 10 MiB/s, 16 moved 11 MiB/s → 32', () => {
+    const auto = new AutoConcurrency(timing);
+    auto.start(0);
+    auto.sample(500, 0);
+    expect(auto.sample(1500, 10 * MiB)).toEqual({
+      limit: 16,
+      reason: '16 parts in flight: 8 moved 10.0 MiB/s',
+    });
+    auto.sample(2000, 10 * MiB);
+    expect(auto.sample(3000, 21 * MiB)).toEqual({
+      limit: 32,
+      reason: "32 parts in flight: 16 moved 11.0 MiB/s, more than 8's 10.0 MiB/s",
+    });
+  });
+
   it('measures nothing during the warm-up: a burst right after a change does not count', () => {
     const auto = new AutoConcurrency(timing);
     auto.start(0);
