@@ -15,6 +15,8 @@ export interface FakeAnswer {
   status: number;
   headers?: Record<string, string | string[] | undefined>;
   body?: string | Buffer;
+  /** A body read chunk by chunk instead (it may wait on, or fail with, the request's signal). */
+  stream?: (signal: AbortSignal | undefined) => AsyncIterable<Uint8Array>;
 }
 
 export interface FakeRequest {
@@ -120,8 +122,10 @@ export function fakeDispatcher(steps: FakeStep[] = [], fallback?: FakeStep): Fak
           new Error(`unexpected request #${requests.length}: ${req.method} ${req.path}`);
         const outcome = typeof step === 'function' ? await abortable(step(req), options.signal) : step;
         if (outcome instanceof Error) throw outcome;
-        const body = Buffer.from(outcome.body ?? '');
-        return { statusCode: outcome.status, headers: outcome.headers ?? {}, body: answerBody(body) };
+        const body = outcome.stream
+          ? Object.assign(outcome.stream(options.signal), { destroy() {} })
+          : answerBody(Buffer.from(outcome.body ?? ''));
+        return { statusCode: outcome.status, headers: outcome.headers ?? {}, body };
       },
     } as unknown as ClientContext['dispatcher'],
   };

@@ -59,7 +59,7 @@ describe('readErrorBody', () => {
     ],
     ['empty strings count as absent', answer(500, '{"error_code":"","error_msg":"","request_id":""}'), {}],
   ])('%s', (_, response, expected) => {
-    expect(readErrorBody(response)).toEqual(expected);
+    expect(readErrorBody(response)).toStrictEqual(expected);
   });
 });
 
@@ -165,7 +165,7 @@ describe('readErrorBody: which source wins', () => {
       {},
     ],
   ])('%s', (_, response, expected) => {
-    expect(readErrorBody(response)).toEqual(expected);
+    expect(readErrorBody(response)).toStrictEqual(expected);
   });
 });
 
@@ -175,6 +175,7 @@ describe('xmlRoot', () => {
     ['<?xml version="1.0" encoding="UTF-8"?>\n<Error/>', 'Error'],
     ['<!-- <Error> --><Result xmlns="x"></Result>', 'Result'],
     ['<?xml version="1.0"?><!-- a --><!-- b --><o:Error xmlns:o="x"></o:Error>', 'Error'],
+    ['<obs-x.y:Error xmlns:obs-x.y="x"><obs-x.y:Code>A</obs-x.y:Code></obs-x.y:Error>', 'Error'],
     ['<Errors></Errors>', 'Errors'],
     ['<a.b-c>text</a.b-c>', 'a.b-c'],
     ['{"error_code":"A"}', undefined],
