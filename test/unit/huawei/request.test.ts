@@ -206,7 +206,20 @@ describe('xmlText and xmlElements: names, attributes, entities', () => {
     ['&#128512;', '😀'],
     ['&amp;lt;', '&lt;'],
     ['&nbsp; &#xZZ; & ;', '&nbsp; &#xZZ; & ;'],
+    ['&#1114111;&#x10FFFF;', '\u{10ffff}\u{10ffff}'],
+    ['&#1114112; &#x110000; &#99999999999;', '&#1114112; &#x110000; &#99999999999;'],
   ])('decodes %j', (text, decoded) => {
     expect(xmlText(`<M>${text}</M>`, 'M')).toBe(decoded);
+  });
+
+  it('an error body with a character reference past U+10FFFF is still read (it used to throw a RangeError)', () => {
+    expect(
+      readErrorBody(
+        answer(
+          403,
+          '<Error><Code>AccessDenied</Code><Message>no &#1114112;</Message><RequestId>r</RequestId></Error>',
+        ),
+      ),
+    ).toStrictEqual({ code: 'AccessDenied', message: 'no &#1114112;', requestId: 'r' });
   });
 });
