@@ -184,7 +184,14 @@ describe('ListJobs and ShowJob', () => {
 
   it('ListJobs: the request ids, offset and limit in the query; every entry read', async () => {
     const { cph, fake } = client([
-      jsonAnswer(200, { jobs: [job, { job_id: 'j-2', status: '1' }, { job_id: 'j-3', status: 'running' }] }),
+      jsonAnswer(200, {
+        jobs: [
+          job,
+          { job_id: 'j-2', status: '1' },
+          { job_id: 'j-3', status: 'running' },
+          { job_id: 'j-4', status: 'Infinity' },
+        ],
+      }),
     ]);
     const jobs = await cph.listJobs({ requestIds: ['r1', 'r2'], offset: 100, limit: 50 });
     expect(jobs).toEqual([
@@ -192,6 +199,14 @@ describe('ListJobs and ShowJob', () => {
       { job_id: 'j-2', server_id: null, status: 1, error_code: null, error_msg: null, execute_msg: null },
       {
         job_id: 'j-3',
+        server_id: null,
+        status: Number.NaN,
+        error_code: null,
+        error_msg: null,
+        execute_msg: null,
+      },
+      {
+        job_id: 'j-4',
         server_id: null,
         status: Number.NaN,
         error_code: null,
@@ -330,6 +345,14 @@ describe('ListCloudPhoneServers', () => {
     expect((await failure(cph.listServers())).detail).toBe(
       'unexpected answer: servers[101] has no server_id',
     );
+  });
+
+  it('a page whose read fails with a 500 is read again (lists are reads)', async () => {
+    const { cph, fake } = client([jsonAnswer(500, {}), jsonAnswer(200, { count: 1, servers: [server(0)] })]);
+    expect((await cph.listServers()).map((s) => s.id)).toEqual(['s-0']);
+    const models = client([jsonAnswer(502, {}), jsonAnswer(200, { phone_models: [] })]);
+    expect(await models.cph.listPhoneModels()).toEqual([]);
+    expect([fake.requests.length, models.fake.requests.length]).toEqual([2, 2]);
   });
 
   it('a 403 names the permission and preflight: false; other failures are left as they are', async () => {

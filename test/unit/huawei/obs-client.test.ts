@@ -269,6 +269,20 @@ describe('multipart', () => {
     ]).toEqual(['PUT', '/bkt/big.tar?partNumber=3&uploadId=u%2F1', 'abcd', '4', sha256('abcd')]);
   });
 
+  it('UploadPart: a failed attempt is undone (onRetry) and the part sent again', async () => {
+    const { obs: client, fake } = obs([{ status: 500 }, { status: 200, headers: { etag: '"p2"' } }]);
+    let undone = 0;
+    const part = {
+      partNumber: 2,
+      length: 2,
+      body: async function* () {
+        yield Buffer.from('xy');
+      },
+    };
+    expect(await client.uploadPart('big.tar', 'u', part, () => undone++)).toBe('"p2"');
+    expect([undone, fake.requests.map((r) => r.body)]).toEqual([1, ['xy', 'xy']]);
+  });
+
   it('UploadPart: no ETag header fails, with the request id; the part deadline grows with its size', async () => {
     const { obs: client, fake } = obs([{ status: 200, headers: { 'x-obs-request-id': 'r-p' } }], {
       timeoutMs: 100,
