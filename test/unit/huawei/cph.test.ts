@@ -244,6 +244,23 @@ describe('ListJobs and ShowJob', () => {
     expect(fake.requests[0]?.path).toBe(`/v1/${PROJECT}/cloud-phone/jobs/j%2F1%20x`);
   });
 
+  it.each([
+    ['ListJobs', (c: CphClient) => c.listJobs({ requestIds: ['r'], offset: 0, limit: 1 })],
+    ['ShowJob', (c: CphClient) => c.showJob('j')],
+  ])('%s: a GET retried on a 500, named when it fails', async (operation, run) => {
+    const { cph, fake, logs } = client([
+      jsonAnswer(500, {}),
+      jsonAnswer(400, { error_code: 'CPS.0001', error_msg: 'bad' }),
+    ]);
+    const error = await failure(run(cph));
+    expect(error.message).toBe(`CPH ${operation} failed: bad (HTTP 400, error code CPS.0001)`);
+    expect(logs).toEqual([`CPH ${operation}: HTTP 500; retrying in 0.5 s (attempt 2 of 5)`]);
+    expect(fake.requests.map((r) => [r.method, r.body])).toEqual([
+      ['GET', undefined],
+      ['GET', undefined],
+    ]);
+  });
+
   it('ShowJob: an answer without job_id fails', async () => {
     const { cph } = client([jsonAnswer(200, { status: 1 }, 'rq-s')]);
     const error = await failure(cph.showJob('j'));
@@ -335,6 +352,22 @@ describe('ListCloudPhoneServers', () => {
       ANSWER_HINT,
     ]);
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('a page short on every attempt fails as a CPH list, with a notice per retry', async () => {
+    const short = jsonAnswer(200, { count: 5, servers: [server(0)] }, 'rq-short');
+    const { cph, logs, fake } = client([short, short], { maxAttempts: 2 });
+    const error = await failure(cph.listServers());
+    expect([error.service, error.operation, error.detail, error.hint]).toEqual([
+      'CPH',
+      'ListCloudPhoneServers',
+      'the list came back short: 1 of 5 servers collected, the page at offset 0 had 1',
+      'CPH listed fewer servers than its count; run again later (the action does not act on part of a list)',
+    ]);
+    expect(logs).toEqual([
+      'CPH ListCloudPhoneServers: CPH ListCloudPhoneServers failed: the list came back short: 1 of 5 servers collected, the page at offset 0 had 1 (request id rq-short); retrying in 0.5 s (attempt 2 of 2)',
+    ]);
+    expect(fake.requests).toHaveLength(2);
   });
 
   it('a bad entry on a later page is named by its place in the whole list', async () => {

@@ -113,6 +113,11 @@ describe('resolveProjectId', () => {
       'the project id IAM returned is not 32 hex digits',
     ],
     [
+      'an id inside an array',
+      { projects: [{ id: [ID], name: REGION }] },
+      'the project id IAM returned is not 32 hex digits',
+    ],
+    [
       'an id with a prefix',
       { projects: [{ id: `x${ID}`, name: REGION }] },
       'the project id IAM returned is not 32 hex digits',
@@ -201,13 +206,14 @@ describe('the unsigned calls of keyless sign-in', () => {
 
   it('run without credentials, retried like reads, failing with the caller’s hint', async () => {
     const { ctx, fake } = fakeContext([
-      jsonAnswer(503, {}),
+      jsonAnswer(500, {}),
       jsonAnswer(400, { error: { code: 'IAM.1000', message: 'bad token' } }, 'rq-b'),
     ]);
     const { credentials: _, ...unsigned } = ctx;
     const client = new IamClient(unsigned, new URL('https://iam.example.com'));
     const error = await failure(client.temporaryCredentials('t', 900, hint));
-    expect([error.operation, error.status, error.code, error.detail, error.hint]).toEqual([
+    expect([error.service, error.operation, error.status, error.code, error.detail, error.hint]).toEqual([
+      'IAM',
       'CreateTemporaryAccessKeyByToken',
       400,
       'IAM.1000',

@@ -341,7 +341,9 @@ describe('multipart', () => {
       ['DELETE', '/bkt/big.tar?uploadId=u-1'],
     ]);
     const { obs: other } = obs([{ status: 403, headers: { 'x-obs-error-code': 'AccessDenied' } }]);
-    expect((await failure(other.abortMultipartUpload('big.tar', 'u'))).code).toBe('AccessDenied');
+    expect((await failure(other.abortMultipartUpload('big.tar', 'u'))).message).toMatch(
+      /^OBS AbortMultipartUpload failed: AccessDenied \(HTTP 403, error code AccessDenied\)$/,
+    );
   });
 });
 
@@ -480,9 +482,38 @@ describe('ListMultipartUploads', () => {
       { status: 200, body: listing(upload('k', 'u0'), truncated('k', 'u0')) },
       { status: 200, body: listing(upload('k', 'u1') + upload('k', 'u2') + bad, '') },
     ]);
-    expect((await failure(client.listMultipartUploads('k'))).detail).toBe(
-      'an <Upload> without Key or UploadId on page 2, after 3 uploads',
+    expect((await failure(client.listMultipartUploads('k'))).message).toBe(
+      'OBS ListMultipartUploads failed: an <Upload> without Key or UploadId on page 2, after 3 uploads (HTTP 200)',
     );
+  });
+});
+
+describe('each call names its operation when OBS refuses it', () => {
+  it.each([
+    ['HeadObject', (c: ObsClient) => c.headObject('k')],
+    ['PutObject', (c: ObsClient) => c.putObjectText('k', '{}')],
+    ['GetObject', (c: ObsClient) => c.getObjectText('k')],
+    ['InitiateMultipartUpload', (c: ObsClient) => c.initiateMultipartUpload('k', {})],
+    [
+      'UploadPart',
+      (c: ObsClient) => c.uploadPart('k', 'u', { partNumber: 1, length: 0, body: async function* () {} }),
+    ],
+    ['CompleteMultipartUpload', (c: ObsClient) => c.completeMultipartUpload('k', 'u', [])],
+    ['ListMultipartUploads', (c: ObsClient) => c.listMultipartUploads('k')],
+    ['AbortMultipartUpload', (c: ObsClient) => c.abortMultipartUpload('k', 'u')],
+  ])('%s', async (operation, run) => {
+    const { obs: client, logs } = obs([
+      { status: 500 },
+      xmlAnswer(
+        400,
+        '<Error><Code>InvalidArgument</Code><Message>no</Message><RequestId>r</RequestId></Error>',
+      ),
+    ]);
+    const error = await failure(run(client));
+    expect(error.message).toBe(
+      `OBS ${operation} failed: no (HTTP 400, error code InvalidArgument, request id r)`,
+    );
+    expect(logs).toEqual([`OBS ${operation}: HTTP 500; retrying in 0.5 s (attempt 2 of 5)`]);
   });
 });
 

@@ -288,6 +288,15 @@ describe('answers that are failures despite a 2xx, and statuses that are answers
   });
 });
 
+describe('the 2xx check applies to 2xx answers only', () => {
+  it.each([199, 300])('a %i is not judged by it, so a read is not retried for it', async (status) => {
+    const { ctx, fake } = fakeContext([{ status, body: 'x' }]);
+    const error = await failure(huaweiRequest(ctx, call({ failsDespiteStatus: () => 'always failing' })));
+    expect(error.status).toBe(status);
+    expect(fake.requests).toHaveLength(1);
+  });
+});
+
 describe('the one ServiceError of a failed answer', () => {
   it.each([
     [
