@@ -38,6 +38,8 @@ export default {
     'src/huawei/cph.ts',
     'src/huawei/iam.ts',
     'src/huawei/obs.ts',
+    'src/huawei/unsigned.ts',
+    'src/huawei/paging.ts',
   ],
   coverageAnalysis: 'perTest',
   // A mutant of a module-level constant would need every test run for it; the values of those

@@ -253,7 +253,7 @@ function decodeXml(text: string): string {
       name[1]?.toLowerCase() === 'x'
         ? Number.parseInt(name.slice(2), 16)
         : Number.parseInt(name.slice(1), 10);
-    return Number.isFinite(code) ? String.fromCodePoint(code) : entity;
+    return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
   });
 }
 
