@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { extract, pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  inspectHeaders,
   inspectTar,
   MAX_RECORD_BYTES,
   type TarEntry,
@@ -681,6 +682,30 @@ describe('TarError and inspectTar', () => {
     await expect(inspectTar(path, { strictLayout: true })).rejects.toThrow(
       `file '${path}' is not a safe tar for CPH: 1 problem, not a tar archive: the file is gzip-compressed; pass the uncompressed .tar. 'file' must be an uncompressed tar archive.`,
     );
+  });
+
+  it('a truncated file: reading headers only never skips past its end, so the truncation is found', async () => {
+    const path = join(dir, 'cut.tar');
+    const tar = buildTar([dataDir, { path: 'data/big', content: Buffer.alloc(3 * 1024 * 1024, 7) }]);
+    await writeFile(path, tar.subarray(0, 2 * 1024 * 1024));
+    await expect(inspectTar(path, { strictLayout: true })).rejects.toThrow(
+      /"data\/big": truncated archive: the file ends 1049600 bytes before the end of this entry's data/,
+    );
+  });
+
+  it('inspectHeaders: a file shorter than its announced size fails, naming it and how far it got', async () => {
+    const path = join(dir, 'short.tar');
+    const tar = buildTar([dataDir, { path: 'data/a', content: 'abc' }]);
+    await writeFile(path, tar);
+    const handle = await open(path, 'r');
+    try {
+      const file = { handle, size: tar.length + 1024, name: 'dist/app.tar' };
+      await expect(inspectHeaders(file, new TarInspector({ strictLayout: true }))).rejects.toThrow(
+        `file 'dist/app.tar' changed while it was being read (${tar.length + 1024} bytes expected, ${tar.length} read)`,
+      );
+    } finally {
+      await handle.close();
+    }
   });
 
   it('returns the report for a good tar', async () => {
