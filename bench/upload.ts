@@ -300,7 +300,7 @@ function floorS(throttle: LinkThrottle | undefined, bytes: number): number | und
 /**
  * `npx tsx bench/upload.ts models [sizeMiB=512] [runs=1] [models=all|loopback,long,capped,far] [before=5]`:
  * for each link model, the action's check and upload (bench/lib/upload-child.ts, `upload-concurrency:
- * auto`) and esdk at its defaults, paired: each run measures both back to back, the order
+ * auto`, or `CPH_BENCH_CONCURRENCY`) and esdk at its defaults, paired: each run measures both back to back, the order
  * alternating from run to run so that the load of the shared machine hits both alike. Both first
  * make `before` requests (the round trips before an upload). Medians of wall, CPU, peak RSS, the
  * ratios to esdk and to the floor, ours' tar check and how long the upload still waited for the
@@ -346,7 +346,10 @@ async function models(
         const key = `m/${model.name}-${run}-a.tar`;
         const m = await measure(
           node,
-          [join(child, 'index.js'), JSON.stringify({ ...options, key, concurrency: 'auto', before })],
+          [
+            join(child, 'index.js'),
+            JSON.stringify({ ...options, key, concurrency: ACTION_CONCURRENCY, before }),
+          ],
           { cwd: REPO_ROOT },
         );
         const ok = m.code === 0 && emu.obs.getObject(BUCKET, key)?.size === bytes;
