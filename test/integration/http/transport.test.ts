@@ -19,6 +19,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { judgeNonIdempotent } from '../../../src/http/retry.js';
 import { type HttpRequest, NetworkError, send } from '../../../src/http/transport.js';
 import { refusingPort } from '../../helpers/proxy-servers.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const BODY = JSON.stringify({ server_ids: ['srv-0001'], bucket_name: 'b', object_path: 'o.tar' });
 
@@ -72,14 +73,8 @@ function push(port: number, overrides: Partial<HttpRequest> = {}): HttpRequest {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<NetworkError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(NetworkError);
-  return error as NetworkError;
-}
+/** The error a promise rejects with (the test fails when it resolves). */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, NetworkError);
 
 /** A server that reads the request and never answers; `arrived` settles when the body is in. */
 async function silentServer(): Promise<{ port: number; arrived: Promise<void> }> {

@@ -13,6 +13,7 @@ import {
 } from '../../emulator/index.js';
 import { testContext } from '../../helpers/client-context.js';
 import { makeFleet, PHONE_MODELS } from '../../helpers/fleet.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 let emu: Emulator;
 let ctx: ClientContext;
@@ -88,14 +89,7 @@ describe('listCloudPhoneModels', () => {
 });
 
 /** The error a promise rejects with (the test fails when it resolves). */
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ServiceError);
-  return outcome as ServiceError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, ServiceError);
 
 describe('a list that comes back short (issue 19)', () => {
   it('an empty second page is read again, and the whole fleet is returned', async () => {

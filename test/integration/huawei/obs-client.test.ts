@@ -10,6 +10,7 @@ import { ServiceError } from '../../../src/errors.js';
 import { ObsClient } from '../../../src/huawei/obs.js';
 import { DEFAULT_BUCKET, type Emulator, obsError, startEmulator } from '../../emulator/index.js';
 import { type TestContext, testContext } from '../../helpers/client-context.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 let emu: Emulator;
 let test: TestContext;
@@ -26,14 +27,8 @@ beforeEach(async () => {
   obs = new ObsClient(test.ctx, { endpoint: new URL(emu.url), bucket: DEFAULT_BUCKET });
 });
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ServiceError);
-  return outcome as ServiceError;
-}
+/** The error a promise rejects with (the test fails when it resolves). */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, ServiceError);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

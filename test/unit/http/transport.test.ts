@@ -8,6 +8,7 @@ import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDispatcher, type HttpRequest, NetworkError, send } from '../../../src/http/transport.js';
 import { type FakeStep, fakeDispatcher } from '../../helpers/fake-dispatcher.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 function request(overrides: Partial<HttpRequest> = {}): HttpRequest {
   return {
@@ -19,14 +20,8 @@ function request(overrides: Partial<HttpRequest> = {}): HttpRequest {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<NetworkError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(NetworkError);
-  return error as NetworkError;
-}
+/** The error a promise rejects with (the test fails when it resolves). */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, NetworkError);
 
 function failing(error: unknown): FakeStep {
   return () => {

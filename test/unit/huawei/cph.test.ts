@@ -8,6 +8,7 @@ import { ServiceError } from '../../../src/errors.js';
 import { CphClient } from '../../../src/huawei/cph.js';
 import { signApigRequest } from '../../../src/huawei/sign-apig.js';
 import { FAKE_KEYS, type FakeStep, fakeContext, jsonAnswer } from '../../helpers/fake-dispatcher.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const PROJECT = '0123456789abcdef0123456789abcdef';
 const ENDPOINT = 'https://cph.example.com';
@@ -20,14 +21,8 @@ function client(steps: FakeStep[], retry = {}) {
   return { ...context, cph: new CphClient(context.ctx, { endpoint: new URL(ENDPOINT), projectId: PROJECT }) };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ServiceError);
-  return outcome as ServiceError;
-}
+/** The error a promise rejects with (the test fails when it resolves). */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, ServiceError);
 
 describe('PushShareFiles and DeleteShareFiles', () => {
   it('a push: one signed POST with exactly bucket_name, object_path and server_ids', async () => {

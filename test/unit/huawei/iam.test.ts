@@ -7,6 +7,7 @@ import { ServiceError } from '../../../src/errors.js';
 import { IamClient } from '../../../src/huawei/iam.js';
 import { signApigRequest } from '../../../src/huawei/sign-apig.js';
 import { FAKE_KEYS, type FakeStep, fakeContext, jsonAnswer } from '../../helpers/fake-dispatcher.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const REGION = 'cn-east-3';
 const ID = '0123456789abcdef0123456789abcdef';
@@ -17,14 +18,8 @@ function iam(steps: FakeStep[], endpoint = 'https://iam.example.com') {
   return { ...context, iam: new IamClient(context.ctx, new URL(endpoint)) };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ServiceError);
-  return outcome as ServiceError;
-}
+/** The error a promise rejects with (the test fails when it resolves). */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, ServiceError);
 
 describe('resolveProjectId', () => {
   it('one signed GET /v3/projects?name=<region>; the one project of that name among others', async () => {

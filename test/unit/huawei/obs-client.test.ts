@@ -10,6 +10,7 @@ import { ServiceError } from '../../../src/errors.js';
 import { ObsClient } from '../../../src/huawei/obs.js';
 import { signObsRequest } from '../../../src/huawei/sign-obs.js';
 import { FAKE_KEYS, type FakeStep, fakeContext, xmlAnswer } from '../../helpers/fake-dispatcher.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const NOW = new Date('2026-01-02T03:04:05Z');
 const ENDPOINT = 'http://127.0.0.1:9000';
@@ -24,14 +25,8 @@ function obs(steps: FakeStep[], options: { endpoint?: string; timeoutMs?: number
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ServiceError);
-  return outcome as ServiceError;
-}
+/** The error a promise rejects with (the test fails when it resolves). */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, ServiceError);
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const hang = () => new Promise<never>(() => {});

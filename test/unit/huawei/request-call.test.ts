@@ -15,6 +15,7 @@ import {
   jsonAnswer,
   osError,
 } from '../../helpers/fake-dispatcher.js';
+import { rejectionOf } from '../../helpers/rejection.js';
 
 const NETWORK_HINT =
   "check the endpoint inputs, the network and the runner's proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)";
@@ -31,14 +32,8 @@ function call(overrides: Partial<HuaweiCall> = {}): HuaweiCall {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ServiceError);
-  return outcome as ServiceError;
-}
+/** The error a promise rejects with (the test fails when it resolves). */
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, ServiceError);
 
 describe('what each attempt sends', () => {
   it('the User-Agent, the call headers (which may replace it), the body, origin and path with query', async () => {
