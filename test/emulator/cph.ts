@@ -496,31 +496,12 @@ export class CphState {
         contents.storageError = (error as Error).message;
       }
     }
-    const jobs: Array<Record<string, string>> = [];
-    const jobIds: string[] = [];
-    for (const serverId of serverIds as string[]) {
-      const behaviour = this.phones.get(serverId) ?? this.settings.defaultPhone;
-      const check = this.serverCheck(projectId, serverId, behaviour);
-      if (check.refused) {
-        if (check.refused !== 'omit') jobs.push(check.refused);
-        continue;
-      }
-      const { inFleet } = check;
-      const cannot = inFleet && this.cannotTake(inFleet);
-      const job = this.createJob(
-        projectId,
-        serverId,
-        bucket,
-        objectPath,
-        cannot ? { ...behaviour, outcome: 'failure', failure: cannot } : behaviour,
-        objectMissing,
-        req.requestId,
-        now,
-        contents,
-      );
-      jobIds.push(job.jobId);
-      jobs.push({ server_id: serverId, job_id: job.jobId });
-    }
+    const { jobs, jobIds } = this.startJobs(
+      projectId,
+      serverIds as string[],
+      (serverId) => this.phones.get(serverId) ?? this.settings.defaultPhone,
+      { bucket, objectPath, objectMissing, requestId: req.requestId, now, contents },
+    );
     this.pushes.push({
       at: this.clock(),
       requestId: req.requestId,
@@ -532,6 +513,51 @@ export class CphState {
       time: now,
     });
     return jsonResponse({ request_id: req.requestId, jobs });
+  }
+
+  /**
+   * One job per server a push or a delete call names, in order; a server the check refuses gets
+   * its refusal entry (or none) instead. The call's `jobs` answer and the ids of the jobs started.
+   */
+  private startJobs(
+    projectId: string,
+    serverIds: string[],
+    behaviourOf: (serverId: string) => PhoneBehaviour,
+    call: {
+      bucket: string;
+      objectPath: string;
+      objectMissing: boolean;
+      requestId: string;
+      now: number;
+      contents: JobContents;
+    },
+  ): { jobs: Array<Record<string, string>>; jobIds: string[] } {
+    const jobs: Array<Record<string, string>> = [];
+    const jobIds: string[] = [];
+    for (const serverId of serverIds) {
+      const behaviour = behaviourOf(serverId);
+      const check = this.serverCheck(projectId, serverId, behaviour);
+      if (check.refused) {
+        if (check.refused !== 'omit') jobs.push(check.refused);
+        continue;
+      }
+      const { inFleet } = check;
+      const cannot = inFleet && this.cannotTake(inFleet);
+      const job = this.createJob(
+        projectId,
+        serverId,
+        call.bucket,
+        call.objectPath,
+        cannot ? { ...behaviour, outcome: 'failure', failure: cannot } : behaviour,
+        call.objectMissing,
+        call.requestId,
+        call.now,
+        call.contents,
+      );
+      jobIds.push(job.jobId);
+      jobs.push({ server_id: serverId, job_id: job.jobId });
+    }
+    return { jobs, jobIds };
   }
 
   private createJob(
@@ -616,31 +642,19 @@ export class CphState {
     }
 
     const now = this.jobClock.now();
-    const jobs: Array<Record<string, string>> = [];
-    const jobIds: string[] = [];
-    for (const serverId of serverIds as string[]) {
-      const behaviour = (this.phones.get(serverId) ?? this.settings.defaultPhone).onDelete ?? {};
-      const check = this.serverCheck(projectId, serverId, behaviour);
-      if (check.refused) {
-        if (check.refused !== 'omit') jobs.push(check.refused);
-        continue;
-      }
-      const { inFleet } = check;
-      const cannot = inFleet && this.cannotTake(inFleet);
-      const job = this.createJob(
-        projectId,
-        serverId,
-        '',
-        '',
-        cannot ? { ...behaviour, outcome: 'failure', failure: cannot } : behaviour,
-        false,
-        req.requestId,
+    const { jobs, jobIds } = this.startJobs(
+      projectId,
+      serverIds as string[],
+      (serverId) => (this.phones.get(serverId) ?? this.settings.defaultPhone).onDelete ?? {},
+      {
+        bucket: '',
+        objectPath: '',
+        objectMissing: false,
+        requestId: req.requestId,
         now,
-        { filePaths: [...(filePaths as string[])] },
-      );
-      jobIds.push(job.jobId);
-      jobs.push({ server_id: serverId, job_id: job.jobId });
-    }
+        contents: { filePaths: [...(filePaths as string[])] },
+      },
+    );
     this.deletes.push({
       at: this.clock(),
       requestId: req.requestId,
