@@ -9,6 +9,7 @@ import { staticCredentials } from '../../src/auth/credentials.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/http/retry.js';
 import type { ClientContext } from '../../src/huawei/context.js';
 import { Redactor } from '../../src/redact.js';
+import { abortable } from '../../src/upload/cancel.js';
 
 /** One scripted answer: status, headers (as undici gives them) and body. */
 export interface FakeAnswer {
@@ -50,26 +51,6 @@ async function readBody(body: unknown): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** `outcome`, or a rejection with the signal's reason as soon as it aborts (as undici does). */
-function abortable<T>(outcome: T | Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return Promise.resolve(outcome);
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    Promise.resolve(outcome).then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** An async iterable body with the `destroy()` that `send` calls on an oversized answer. */
@@ -120,7 +101,8 @@ export function fakeDispatcher(steps: FakeStep[] = [], fallback?: FakeStep): Fak
           script.shift() ??
           fallback ??
           new Error(`unexpected request #${requests.length}: ${req.method} ${req.path}`);
-        const outcome = typeof step === 'function' ? await abortable(step(req), options.signal) : step;
+        const outcome =
+          typeof step === 'function' ? await abortable(Promise.resolve(step(req)), options.signal) : step;
         if (outcome instanceof Error) throw outcome;
         const body = outcome.stream
           ? Object.assign(outcome.stream(options.signal), { destroy() {} })
