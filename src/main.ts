@@ -95,19 +95,18 @@ async function publish(
     return planDryRun(config, scan, report);
   }
 
-  // Until the upload owns them, the digests are ours to stop on any failure.
-  const stopHashing = async (error: unknown): Promise<never> => {
+  // Until the upload owns them, the digests are ours to stop on any failure (hashedFile stops them itself).
+  const { ctx, target, fleet } = await prepare(config, report, tuning).catch(async (error: unknown) => {
     await inspected?.close();
     throw error;
-  };
-  const { ctx, target, fleet } = await prepare(config, report, tuning).catch(stopHashing);
+  });
   const scan =
     inspected &&
     (await hashedFile(inspected, report, tuning.signal).catch((error: unknown) => {
       // Chosen servers stay in the report whatever happens.
       const { servers } = stageServers(fleet.accepted, config.rollout);
       report.servers.push(...notPushed(servers, error, report, ctx));
-      return stopHashing(error);
+      throw error;
     }));
 
   const ledger = config.ledger

@@ -5,6 +5,7 @@
  */
 
 import { type FileHandle, open } from 'node:fs/promises';
+import { plural } from '../util/text.js';
 import { type TarEntry, TarParser } from './parser.js';
 import { TarSafetyPolicy } from './policy.js';
 import { TarError, type TarProblem, type TarProblemCode } from './problems.js';
@@ -121,11 +122,7 @@ export async function inspectHeaders(
   const buffer = Buffer.allocUnsafe(READ_BYTES);
   for (let position = 0; position < size; ) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(READ_BYTES, size - position), position);
-    if (bytesRead === 0) {
-      throw new Error(
-        `file '${name}' changed while it was being read (${size} bytes expected, ${position} read)`,
-      );
-    }
+    if (bytesRead === 0) throw fileChangedError(name, size, position);
     inspector.write(buffer.subarray(0, bytesRead));
     position += bytesRead;
     const skip = Math.min(inspector.skippable, size - position);
@@ -134,6 +131,13 @@ export async function inspectHeaders(
     onProgress?.(position, size);
   }
   return inspector.end();
+}
+
+/** A file that ended before the size it had when it was opened: it changed while it was being read. */
+export function fileChangedError(name: string, expected: number, read: number): Error {
+  return new Error(
+    `file '${name}' changed while it was being read (${plural(expected, 'byte')} expected, ${read} read)`,
+  );
 }
 
 /** Checks a tar file, reading its headers only; throws TarError when the tar has problems. */

@@ -14,8 +14,8 @@
 
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { plural } from '../util/text.js';
 import {
+  fileChangedError,
   inspectHeaders,
   TarInspector,
   type TarInspectorOptions,
@@ -162,11 +162,7 @@ export async function checkFile(path: string, options: ScanOptions): Promise<Che
       inlineParts?.update(chunk);
       options.onProgress?.(total, size);
     });
-    if (bytesRead !== size) {
-      throw new Error(
-        `file '${path}' changed while it was being read (${plural(size, 'byte')} expected, ${bytesRead} read)`,
-      );
-    }
+    if (bytesRead !== size) throw fileChangedError(path, size, bytesRead);
     const tar = inspector.end();
     throwIfProblems(name, tar);
     const digest = Promise.resolve(sha256.digest('hex'));
